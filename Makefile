@@ -1,0 +1,41 @@
+# Portcullis: `make run` (install, build, serve on 127.0.0.1:5000 with ./data)
+# and `make test` (install, build, run the whole test suite).
+BUILD ?= build
+TYPE ?= RelWithDebInfo
+LISTEN ?= 127.0.0.1:5000
+DATA ?= ./data
+
+.PHONY: all deps build run test asan bench format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh build
+
+build: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(TYPE) >/dev/null
+	@cmake --build $(BUILD)
+
+run: build
+	./$(BUILD)/portcullis serve --listen $(LISTEN) --data $(DATA)
+
+test: build
+	@scripts/install-deps.sh test
+	ctest --test-dir $(BUILD) --output-on-failure --timeout 1200
+
+# AddressSanitizer + UndefinedBehaviorSanitizer build and test run.
+asan:
+	@scripts/install-deps.sh test
+	@cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Asan >/dev/null
+	@cmake --build build-asan
+	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure --timeout 1200
+
+bench: build
+	@scripts/install-deps.sh bench
+	bench/load.sh $(BUILD)/portcullis
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf $(BUILD) build-asan

@@ -1,0 +1,42 @@
+// What the API handlers work with. Built once by the composition root.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "api/manifest_cache.h"
+#include "api/metrics.h"
+#include "base/clock.h"
+#include "metadata/metadata.h"
+#include "net/http.h"
+#include "storage/blob_store.h"
+
+namespace portcullis::api {
+
+struct Options {
+  std::size_t max_manifest_bytes = 4 * 1024 * 1024;  // larger manifest PUTs get 413 SIZE_INVALID
+  std::size_t max_page_size = 10000;                 // cap on `n` for tags/list and _catalog
+  std::size_t default_catalog_page = 1000;           // `n` when the client gives none
+  std::size_t upload_buffer_bytes = 1 << 20;         // read size while streaming uploads
+};
+
+struct Context {
+  storage::BlobStore& blobs;
+  metadata::MetadataStore& meta;
+  ManifestCache& cache;
+  Metrics& metrics;
+  const Clock& clock;
+  Options options;
+};
+
+// Decoded query parameters (last value wins).
+using Query = std::map<std::string, std::string, std::less<>>;
+
+inline std::string_view query_value(const Query& q, std::string_view key) {
+  auto it = q.find(key);
+  return it == q.end() ? std::string_view() : std::string_view(it->second);
+}
+
+}  // namespace portcullis::api

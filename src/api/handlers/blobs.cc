@@ -1,0 +1,129 @@
+// /v2/<name>/blobs/<digest>: GET (with Range), HEAD, DELETE.
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "api/handlers/handlers.h"
+#include "api/handlers/util.h"
+#include "oci/digest.h"
+
+namespace portcullis::api {
+
+namespace {
+
+struct ByteRange {
+  uint64_t first = 0;
+  uint64_t last = 0;  // inclusive
+};
+
+bool parse_u64(std::string_view s, uint64_t* out) {
+  if (s.empty()) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+// RFC 9110 single byte range: "bytes=a-b", "bytes=a-", "bytes=-n".
+// Returns nullopt for "serve the whole blob" (absent or multi-range header),
+// an error for an unsatisfiable or malformed range.
+Result<std::optional<ByteRange>> parse_range(std::string_view h, uint64_t size) {
+  if (h.empty()) return std::optional<ByteRange>();
+  if (!h.starts_with("bytes=")) return make_error(Errc::range_invalid, "unsupported range unit");
+  h.remove_prefix(6);
+  if (h.find(',') != std::string_view::npos) return std::optional<ByteRange>();  // serve all
+  auto dash = h.find('-');
+  if (dash == std::string_view::npos) return make_error(Errc::range_invalid, "malformed range");
+  auto a = h.substr(0, dash), b = h.substr(dash + 1);
+  ByteRange r;
+  if (a.empty()) {
+    uint64_t n = 0;
+    if (!parse_u64(b, &n) || n == 0 || size == 0) {
+      return make_error(Errc::range_invalid, "unsatisfiable range");
+    }
+    r.first = n >= size ? 0 : size - n;
+    r.last = size - 1;
+  } else {
+    if (!parse_u64(a, &r.first)) return make_error(Errc::range_invalid, "malformed range");
+    if (b.empty()) {
+      r.last = size == 0 ? 0 : size - 1;
+    } else if (!parse_u64(b, &r.last) || r.last < r.first) {
+      return make_error(Errc::range_invalid, "malformed range");
+    }
+    if (r.first >= size) return make_error(Errc::range_invalid, "unsatisfiable range");
+    if (r.last >= size) r.last = size - 1;
+  }
+  return std::optional<ByteRange>(r);
+}
+
+struct Opened {
+  std::unique_ptr<storage::BlobFile> file;
+  uint64_t size = 0;
+};
+
+}  // namespace
+
+net::Task<net::Response> handle_blob(Context& ctx, net::Exchange& ex, const Route& route) {
+  if (auto bad = check_name(route.name)) co_return std::move(*bad);
+  auto digest = oci::Digest::parse(route.reference);
+  if (!digest) co_return error_response(digest.error());
+  std::string_view repo = route.name;
+  auto method = ex.header().method();
+
+  if (method == http::verb::delete_) {
+    auto removed = co_await net::offload(ex, [&] { return ctx.meta.unlink_blob(repo, digest->str()); });
+    if (!removed) co_return error_response(removed.error());
+    if (!*removed) co_return error(Errc::blob_unknown, "blob unknown to registry");
+    co_return status_only(202);
+  }
+  if (method != http::verb::get && method != http::verb::head) {
+    co_return error(Errc::unsupported, "method not allowed");
+  }
+  bool head = method == http::verb::head;
+  auto opened = co_await net::offload(ex, [&]() -> Result<Opened> {
+    auto linked = ctx.meta.linked_blob(repo, digest->str());
+    if (!linked) return linked.error();
+    if (!*linked) return make_error(Errc::blob_unknown, "blob unknown to registry");
+    if (head) {
+      auto size = ctx.blobs.stat(*digest);
+      if (!size) return size.error();
+      return Opened{nullptr, *size};
+    }
+    auto file = ctx.blobs.open(*digest);
+    if (!file) return file.error();
+    uint64_t size = (*file)->size();
+    return Opened{std::move(*file), size};
+  });
+  if (!opened) co_return error_response(opened.error());
+
+  net::Response r;
+  r.header("Content-Type", "application/octet-stream");
+  r.header("Docker-Content-Digest", digest->str());
+  r.header("Accept-Ranges", "bytes");
+  r.header("ETag", fmt::format("\"{}\"", digest->str()));
+  r.header("Cache-Control", "max-age=31536000");
+  uint64_t size = opened->size;
+  auto range_field = ex.header()[http::field::range];
+  auto range = parse_range(std::string_view(range_field.data(), range_field.size()), size);
+  if (!range) {
+    auto e = error_response(range.error());
+    e.header("Content-Range", fmt::format("bytes */{}", size));
+    co_return e;
+  }
+  uint64_t first = 0, length = size;
+  if (*range) {
+    first = (*range)->first;
+    length = (*range)->last - first + 1;
+    r.status = 206;
+    r.header("Content-Range", fmt::format("bytes {}-{}/{}", first, (*range)->last, size));
+  }
+  if (head) {
+    r.omit_body = true;
+    r.body.clear();
+    // Content-Length must announce the size without sending it.
+    r.file = std::make_unique<net::FileRegion>(-1, first, length);
+    co_return r;
+  }
+  r.file = std::make_unique<net::FileRegion>(opened->file->release(), first, length);
+  co_return r;
+}
+
+}  // namespace portcullis::api

@@ -1,0 +1,231 @@
+// /v2/<name>/manifests/<reference>: GET, HEAD, PUT, DELETE.
+#include <boost/json.hpp>
+#include <boost/range/iterator_range.hpp>
+#include <fmt/format.h>
+
+#include "api/handlers/handlers.h"
+#include "api/handlers/util.h"
+#include "oci/manifest.h"
+#include "oci/media_types.h"
+#include "oci/names.h"
+
+namespace portcullis::api {
+
+namespace {
+
+std::shared_ptr<const CachedManifest> make_entry(std::string digest, std::string media_type,
+                                                 std::string bytes) {
+  auto headers = std::make_shared<std::string>(fmt::format(
+      "Content-Type: {}\r\nDocker-Content-Digest: {}\r\nETag: \"{}\"\r\n"
+      "Docker-Distribution-API-Version: registry/2.0\r\n",
+      media_type, digest, digest));
+  return std::make_shared<const CachedManifest>(CachedManifest{
+      std::move(digest), std::move(media_type),
+      std::make_shared<const std::string>(std::move(bytes)), std::move(headers)});
+}
+
+// Loads a manifest by tag or digest from the database and the blob store.
+Result<std::shared_ptr<const CachedManifest>> load(Context& ctx, std::string_view repo,
+                                                   const oci::ManifestRef& ref) {
+  std::string digest;
+  if (ref.is_digest()) {
+    digest = ref.digest->str();
+  } else {
+    auto resolved = ctx.meta.resolve_tag(repo, ref.tag);
+    if (!resolved) return resolved.error();
+    if (!*resolved) return make_error(Errc::manifest_unknown, "manifest unknown");
+    digest = **resolved;
+  }
+  auto record = ctx.meta.get_manifest(repo, digest);
+  if (!record) return record.error();
+  if (!*record) return make_error(Errc::manifest_unknown, "manifest unknown");
+  auto parsed = oci::Digest::parse(digest);
+  if (!parsed) return make_error(Errc::internal, "stored digest is invalid");
+  auto bytes = ctx.blobs.read_all(*parsed, ctx.options.max_manifest_bytes);
+  if (!bytes) {
+    if (bytes.error().code == Errc::blob_unknown) {
+      return make_error(Errc::internal, "manifest content missing from blob store");
+    }
+    return bytes.error();
+  }
+  return make_entry(std::move(digest), (*record)->media_type, std::move(*bytes));
+}
+
+bool accepts(std::string_view accept, std::string_view type) {
+  if (accept.empty()) return true;
+  while (!accept.empty()) {
+    auto comma = accept.find(',');
+    auto item = accept.substr(0, comma);
+    accept = comma == std::string_view::npos ? std::string_view() : accept.substr(comma + 1);
+    if (auto semi = item.find(';'); semi != std::string_view::npos) item = item.substr(0, semi);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item == type || item == "*/*") return true;
+  }
+  return false;
+}
+
+bool needs_negotiation(std::string_view accept, const CachedManifest& m) {
+  bool has_accept = false;
+  for (char c : accept) has_accept |= (c != ' ');
+  return has_accept && oci::media::is_index(m.media_type) && !accepts(accept, m.media_type);
+}
+
+// A client that cannot read indexes gets the linux/amd64 image of an index
+// (as Distribution does), when it accepts that image's type.
+Result<std::shared_ptr<const CachedManifest>> negotiate(Context& ctx, std::string_view repo,
+                                                        const CachedManifest& m,
+                                                        std::string_view accept) {
+  auto parsed = oci::parse_manifest(*m.bytes, m.media_type);
+  if (parsed) {
+    for (const auto& d : parsed->manifests) {
+      if (d.platform && d.platform->os == "linux" && d.platform->architecture == "amd64" &&
+          accepts(accept, d.media_type)) {
+        return load(ctx, repo, oci::ManifestRef{d.digest, {}});
+      }
+    }
+  }
+  return make_error(Errc::manifest_unknown,
+                    "manifest is an index and the client accepts no index media type");
+}
+
+net::Task<net::Response> get(Context& ctx, net::Exchange& ex, std::string_view repo,
+                             const oci::ManifestRef& ref, bool head) {
+  auto entry = ctx.cache.get(repo, ref.str());
+  if (!entry) {
+    uint64_t generation = ctx.cache.generation(repo);
+    auto loaded = co_await net::offload(ex, [&] { return load(ctx, repo, ref); });
+    if (!loaded) co_return error_response(loaded.error());
+    entry = *loaded;
+    ctx.cache.put(repo, ref.str(), entry, generation);
+  }
+  // Clients (Go's net/http among them) may send several Accept lines.
+  std::string accept;
+  for (const auto& f : boost::make_iterator_range(ex.header().equal_range(http::field::accept))) {
+    if (!accept.empty()) accept += ',';
+    accept.append(f.value().data(), f.value().size());
+  }
+  if (needs_negotiation(accept, *entry)) {
+    auto chosen = co_await net::offload(ex, [&] { return negotiate(ctx, repo, *entry, accept); });
+    if (!chosen) co_return error_response(chosen.error());
+    entry = *chosen;
+  }
+  net::Response r;
+  r.prebuilt_headers = entry->headers;
+  r.shared_body = entry->bytes;
+  r.omit_body = head;
+  co_return r;
+}
+
+// Checks everything a manifest references, then stores it: bytes first (a
+// blob), then the metadata rows in one transaction.
+Result<void> store(Context& ctx, std::string_view repo, const oci::ManifestRef& ref,
+                   const oci::Manifest& m, const oci::Digest& digest, const std::string& bytes) {
+  std::vector<metadata::ManifestChild> children;
+  for (const auto& d : m.required_blobs()) {
+    auto linked = ctx.meta.linked_blob(repo, d.str());
+    if (!linked) return linked.error();
+    if (!*linked) return make_error(Errc::manifest_blob_unknown, fmt::format("blob unknown: {}", d.str()));
+    children.push_back({d.str(), false});
+  }
+  if (m.config) {
+    auto size = ctx.meta.linked_blob(repo, m.config->digest.str());
+    if (size && *size && **size != m.config->size) {
+      return make_error(Errc::manifest_invalid, "config size does not match the stored blob");
+    }
+  }
+  for (const auto& l : m.layers) {
+    if (!l.urls.empty()) continue;
+    auto size = ctx.meta.linked_blob(repo, l.digest.str());
+    if (size && *size && **size != l.size) {
+      return make_error(Errc::manifest_invalid,
+                        fmt::format("layer {} size does not match the stored blob", l.digest.str()));
+    }
+  }
+  for (const auto& d : m.manifests) {
+    auto child = ctx.meta.get_manifest(repo, d.digest.str());
+    if (!child) return child.error();
+    if (!*child) {
+      return make_error(Errc::manifest_blob_unknown,
+                        fmt::format("manifest unknown: {}", d.digest.str()));
+    }
+    children.push_back({d.digest.str(), true});
+  }
+  auto put = ctx.blobs.put(digest, bytes);
+  if (!put) return put.error();
+  std::string annotations;
+  if (!m.annotations.empty()) {
+    boost::json::object o;
+    for (const auto& [k, v] : m.annotations) o[k] = v;
+    annotations = boost::json::serialize(o);
+  }
+  metadata::ManifestRecord record{digest.str(),
+                                  m.media_type,
+                                  static_cast<int64_t>(bytes.size()),
+                                  m.referrer_artifact_type(),
+                                  m.subject ? m.subject->digest.str() : std::string(),
+                                  annotations,
+                                  ctx.clock.unix_seconds()};
+  return ctx.meta.put_manifest(repo, record, children, ref.is_digest() ? "" : ref.tag);
+}
+
+net::Task<net::Response> put(Context& ctx, net::Exchange& ex, std::string_view repo,
+                             const oci::ManifestRef& ref) {
+  auto body = co_await ex.read_all(ctx.options.max_manifest_bytes);
+  if (!body) {
+    if (body.error().code == Errc::size_invalid) {
+      co_return error(Errc::payload_too_large, "manifest exceeds the size limit");
+    }
+    co_return error_response(body.error());
+  }
+  auto ct = ex.header()[http::field::content_type];
+  auto parsed = oci::parse_manifest(*body, std::string_view(ct.data(), ct.size()));
+  if (!parsed) co_return error_response(parsed.error());
+  auto algorithm = ref.is_digest() ? ref.digest->algorithm() : crypto::HashAlgorithm::sha256;
+  auto digest = oci::Digest::of(algorithm, *body);
+  if (ref.is_digest() && digest != *ref.digest) {
+    co_return error(Errc::digest_invalid, "manifest content does not match the digest in the URL");
+  }
+  auto stored = co_await net::offload(ex, [&] {
+    auto r = store(ctx, repo, ref, *parsed, digest, *body);
+    ctx.cache.invalidate(repo);
+    return r;
+  });
+  if (!stored) co_return error_response(stored.error());
+  net::Response r;
+  r.status = 201;
+  r.header("Location", fmt::format("/v2/{}/manifests/{}", repo, digest.str()));
+  r.header("Docker-Content-Digest", digest.str());
+  if (parsed->subject) r.header("OCI-Subject", parsed->subject->digest.str());
+  co_return r;
+}
+
+net::Task<net::Response> remove(Context& ctx, net::Exchange& ex, std::string_view repo,
+                                const oci::ManifestRef& ref) {
+  auto removed = co_await net::offload(ex, [&]() -> Result<bool> {
+    auto r = ref.is_digest() ? ctx.meta.delete_manifest(repo, ref.digest->str())
+                             : ctx.meta.delete_tag(repo, ref.tag);
+    ctx.cache.invalidate(repo);
+    return r;
+  });
+  if (!removed) co_return error_response(removed.error());
+  if (!*removed) co_return error(Errc::manifest_unknown, "manifest unknown");
+  co_return status_only(202);
+}
+
+}  // namespace
+
+net::Task<net::Response> handle_manifest(Context& ctx, net::Exchange& ex, const Route& route) {
+  if (auto bad = check_name(route.name)) co_return std::move(*bad);
+  auto ref = oci::parse_manifest_ref(route.reference);
+  if (!ref) co_return error_response(ref.error());
+  switch (ex.header().method()) {
+    case http::verb::get: co_return co_await get(ctx, ex, route.name, *ref, false);
+    case http::verb::head: co_return co_await get(ctx, ex, route.name, *ref, true);
+    case http::verb::put: co_return co_await put(ctx, ex, route.name, *ref);
+    case http::verb::delete_: co_return co_await remove(ctx, ex, route.name, *ref);
+    default: co_return error(Errc::unsupported, "method not allowed");
+  }
+}
+
+}  // namespace portcullis::api

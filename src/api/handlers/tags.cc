@@ -1,0 +1,77 @@
+// GET /v2/<name>/tags/list and GET /v2/_catalog, sorted, with n/last pagination.
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "api/handlers/handlers.h"
+#include "api/handlers/util.h"
+
+namespace portcullis::api {
+
+namespace {
+
+net::Response json_page(boost::json::object body, std::optional<std::string> link) {
+  net::Response r;
+  r.header("Content-Type", "application/json");
+  if (link) r.header("Link", std::move(*link));
+  r.body = boost::json::serialize(body);
+  return r;
+}
+
+boost::json::array to_array(const std::vector<std::string>& items) {
+  boost::json::array a;
+  a.reserve(items.size());
+  for (const auto& s : items) a.emplace_back(s);
+  return a;
+}
+
+}  // namespace
+
+net::Task<net::Response> handle_tags(Context& ctx, net::Exchange& ex, const Route& route,
+                                     const Query& query) {
+  if (auto bad = check_name(route.name)) co_return std::move(*bad);
+  auto method = ex.header().method();
+  if (method != http::verb::get && method != http::verb::head) {
+    co_return error(Errc::unsupported, "method not allowed");
+  }
+  auto n = page_size(query, ctx.options.max_page_size);
+  if (!n) co_return error_response(n.error());
+  std::size_t limit = n->value_or(ctx.options.max_page_size);
+  std::string last(query_value(query, "last"));
+  std::string_view repo = route.name;
+  // One extra row tells whether a next page exists.
+  auto tags = co_await net::offload(ex, [&] { return ctx.meta.list_tags(repo, last, limit + 1); });
+  if (!tags) co_return error_response(tags.error());
+  if (!*tags) co_return error(Errc::name_unknown, "repository name not known to registry");
+  auto& list = **tags;
+  std::optional<std::string> link;
+  if (list.size() > limit) {
+    list.resize(limit);
+    link = next_link(fmt::format("/v2/{}/tags/list", repo), limit, list.back());
+  }
+  boost::json::object body;
+  body["name"] = repo;
+  body["tags"] = to_array(list);
+  auto r = json_page(std::move(body), std::move(link));
+  r.omit_body = method == http::verb::head;
+  co_return r;
+}
+
+net::Task<net::Response> handle_catalog(Context& ctx, net::Exchange& ex, const Query& query) {
+  if (ex.header().method() != http::verb::get) co_return error(Errc::unsupported, "method not allowed");
+  auto n = page_size(query, ctx.options.max_page_size);
+  if (!n) co_return error_response(n.error());
+  std::size_t limit = n->value_or(ctx.options.default_catalog_page);
+  std::string last(query_value(query, "last"));
+  auto repos = co_await net::offload(ex, [&] { return ctx.meta.list_repositories(last, limit + 1); });
+  if (!repos) co_return error_response(repos.error());
+  std::optional<std::string> link;
+  if (repos->size() > limit) {
+    repos->resize(limit);
+    link = next_link("/v2/_catalog", limit, repos->back());
+  }
+  boost::json::object body;
+  body["repositories"] = to_array(*repos);
+  co_return json_page(std::move(body), std::move(link));
+}
+
+}  // namespace portcullis::api

@@ -1,0 +1,76 @@
+#include "api/metrics.h"
+
+#include <fmt/format.h>
+
+namespace portcullis::api {
+
+std::size_t Metrics::status_index(unsigned status) {
+  for (std::size_t i = 0; i + 1 < kStatuses.size(); ++i) {
+    if (kStatuses[i] == status) return i;
+  }
+  return kStatuses.size() - 1;  // "other"
+}
+
+void Metrics::observe(RouteKind route, unsigned status, std::chrono::nanoseconds elapsed,
+                      uint64_t bytes_in, uint64_t bytes_out) {
+  auto r = static_cast<std::size_t>(route);
+  requests_[r][status_index(status)].fetch_add(1, std::memory_order_relaxed);
+  double seconds = std::chrono::duration<double>(elapsed).count();
+  std::size_t b = 0;
+  while (b < kBuckets.size() && seconds > kBuckets[b]) ++b;
+  latency_buckets_[r][b].fetch_add(1, std::memory_order_relaxed);
+  latency_sum_ns_[r].fetch_add(static_cast<uint64_t>(elapsed.count()), std::memory_order_relaxed);
+  bytes_in_.fetch_add(bytes_in, std::memory_order_relaxed);
+  bytes_out_.fetch_add(bytes_out, std::memory_order_relaxed);
+}
+
+std::string Metrics::render() const {
+  std::string out;
+#define put(...) fmt::format_to(std::back_inserter(out), __VA_ARGS__)
+  put("# HELP portcullis_http_requests_total HTTP requests by route and status.\n");
+  put("# TYPE portcullis_http_requests_total counter\n");
+  for (int r = 0; r < kRouteKinds; ++r) {
+    auto name = route_name(static_cast<RouteKind>(r));
+    for (std::size_t s = 0; s < kStatuses.size(); ++s) {
+      auto v = requests_[static_cast<std::size_t>(r)][s].load(std::memory_order_relaxed);
+      if (v == 0) continue;
+      std::string status = kStatuses[s] ? std::to_string(kStatuses[s]) : "other";
+      put("portcullis_http_requests_total{{route=\"{}\",status=\"{}\"}} {}\n", name, status, v);
+    }
+  }
+  put("# HELP portcullis_http_request_duration_seconds Time from request header to response written.\n");
+  put("# TYPE portcullis_http_request_duration_seconds histogram\n");
+  for (int r = 0; r < kRouteKinds; ++r) {
+    auto ri = static_cast<std::size_t>(r);
+    uint64_t cumulative = 0;
+    for (std::size_t b = 0; b <= kBuckets.size(); ++b) {
+      cumulative += latency_buckets_[ri][b].load(std::memory_order_relaxed);
+    }
+    if (cumulative == 0) continue;
+    auto name = route_name(static_cast<RouteKind>(r));
+    uint64_t running = 0;
+    for (std::size_t b = 0; b < kBuckets.size(); ++b) {
+      running += latency_buckets_[ri][b].load(std::memory_order_relaxed);
+      put("portcullis_http_request_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} {}\n", name,
+          kBuckets[b], running);
+    }
+    put("portcullis_http_request_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {}\n", name,
+        cumulative);
+    put("portcullis_http_request_duration_seconds_sum{{route=\"{}\"}} {}\n", name,
+        static_cast<double>(latency_sum_ns_[ri].load(std::memory_order_relaxed)) / 1e9);
+    put("portcullis_http_request_duration_seconds_count{{route=\"{}\"}} {}\n", name, cumulative);
+  }
+  put("# HELP portcullis_http_received_bytes_total Request body bytes received.\n");
+  put("# TYPE portcullis_http_received_bytes_total counter\n");
+  put("portcullis_http_received_bytes_total {}\n", bytes_in_.load(std::memory_order_relaxed));
+  put("# HELP portcullis_http_sent_bytes_total Response body bytes sent.\n");
+  put("# TYPE portcullis_http_sent_bytes_total counter\n");
+  put("portcullis_http_sent_bytes_total {}\n", bytes_out_.load(std::memory_order_relaxed));
+  put("# HELP portcullis_uploads_in_flight Blob upload requests currently receiving data.\n");
+  put("# TYPE portcullis_uploads_in_flight gauge\n");
+  put("portcullis_uploads_in_flight {}\n", uploads_in_flight_.load(std::memory_order_relaxed));
+#undef put
+  return out;
+}
+
+}  // namespace portcullis::api

@@ -1,0 +1,85 @@
+#include "api/registry_handler.h"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+#include <boost/url/parse.hpp>
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "api/handlers/handlers.h"
+#include "api/handlers/util.h"
+#include "base/log.h"
+
+namespace portcullis::api {
+
+namespace {
+
+Result<std::pair<std::string, Query>> split_target(std::string_view target) {
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) return make_error(Errc::not_found, "malformed request target");
+  // Repository names never need escaping; an escaped path is not a route.
+  std::string path(url->encoded_path());
+  if (path.find('%') != std::string::npos) return make_error(Errc::name_invalid, "invalid repository name");
+  Query q;
+  for (auto p : url->params()) q[std::string(p.key)] = std::string(p.value);
+  return std::make_pair(std::move(path), std::move(q));
+}
+
+}  // namespace
+
+net::Task<net::Response> RegistryHandler::handle(net::Exchange& ex) {
+  net::Response r;
+  try {
+    r = co_await dispatch(ex);
+  } catch (const std::exception& e) {
+    spdlog::error("api: unhandled exception: {}", e.what());
+    r = error(Errc::internal, "internal error");
+  }
+  if (!r.prebuilt_headers) r.header("Docker-Distribution-API-Version", "registry/2.0");
+  co_return r;
+}
+
+net::Task<net::Response> RegistryHandler::dispatch(net::Exchange& ex) {
+  auto target = ex.header().target();
+  auto split = split_target(std::string_view(target.data(), target.size()));
+  if (!split) co_return error_response(split.error());
+  const auto& [path, query] = *split;
+  Route route = match_route(path);
+  switch (route.kind) {
+    case RouteKind::base: co_return co_await handle_base(ctx_, ex);
+    case RouteKind::catalog: co_return co_await handle_catalog(ctx_, ex, query);
+    case RouteKind::tags: co_return co_await handle_tags(ctx_, ex, route, query);
+    case RouteKind::manifest: co_return co_await handle_manifest(ctx_, ex, route);
+    case RouteKind::blob: co_return co_await handle_blob(ctx_, ex, route);
+    case RouteKind::upload_start: co_return co_await handle_upload_start(ctx_, ex, route, query);
+    case RouteKind::upload: co_return co_await handle_upload(ctx_, ex, route, query);
+    case RouteKind::referrers: co_return co_await handle_referrers(ctx_, ex, route, query);
+    case RouteKind::healthz:
+    case RouteKind::readyz:
+    case RouteKind::metrics: co_return co_await handle_health(ctx_, ex, route.kind);
+    case RouteKind::unknown: break;
+  }
+  co_return error(Errc::not_found, "no such endpoint");
+}
+
+void RegistryHandler::completed(const net::Exchange& ex, const net::Response& response,
+                                std::chrono::nanoseconds elapsed, bool write_ok) {
+  auto target = ex.header().target();
+  std::string_view t(target.data(), target.size());
+  auto q = t.find('?');
+  Route route = match_route(t.substr(0, q));
+  uint64_t out = response.omit_body ? 0 : response.content_length();
+  ctx_.metrics.observe(route.kind, response.status, elapsed, ex.body_bytes_read(), out);
+  if (auto log = log::access()) {
+    auto method = ex.header().method_string();
+    log->info(R"({{"time":"{}","remote":"{}","method":"{}","target":{},"route":"{}","status":{},"bytes_in":{},"bytes_out":{},"duration_ms":{:.3f},"complete":{}}})",
+              fmt::format("{:%FT%T}Z", fmt::gmtime(std::time(nullptr))), ex.remote_address(),
+              std::string_view(method.data(), method.size()),
+              boost::json::serialize(boost::json::string(t)), route_name(route.kind),
+              response.status, ex.body_bytes_read(), out,
+              std::chrono::duration<double, std::milli>(elapsed).count(), write_ok);
+  }
+}
+
+}  // namespace portcullis::api

@@ -1,0 +1,183 @@
+#include "config/config.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <functional>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+namespace portcullis::config {
+
+namespace {
+
+using Setter = std::function<void(Config&, const std::string& value)>;
+
+struct Key {
+  KeyInfo info;
+  Setter set;
+};
+
+template <class T>
+T parse_number(const std::string& s, T min, T max) {
+  T v{};
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) {
+    throw std::runtime_error(fmt::format("'{}' is not an integer", s));
+  }
+  if (v < min || v > max) throw std::runtime_error(fmt::format("{} is outside [{}, {}]", v, min, max));
+  return v;
+}
+
+bool parse_bool(const std::string& s) {
+  if (s == "true" || s == "1" || s == "yes") return true;
+  if (s == "false" || s == "0" || s == "no") return false;
+  throw std::runtime_error(fmt::format("'{}' is not a boolean", s));
+}
+
+std::string env_name(const std::string& path) {
+  std::string out = "PORTCULLIS_";
+  for (char c : path) out += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+#define PC_SIZE(field, min, max) \
+  [](Config& c, const std::string& v) { c.field = parse_number<std::size_t>(v, min, max); }
+#define PC_INT(field, min, max) \
+  [](Config& c, const std::string& v) { c.field = parse_number<int>(v, min, max); }
+
+const std::vector<Key>& table() {
+  static const std::vector<Key> kKeys = [] {
+    std::vector<std::pair<KeyInfo, Setter>> rows = {
+        {{"listen", "", "Address to listen on, host:port. Plain HTTP is only allowed on loopback."},
+         [](Config& c, const std::string& v) { c.listen = v; }},
+        {{"data_dir", "", "Directory for blobs, upload sessions and the SQLite database."},
+         [](Config& c, const std::string& v) { c.data_dir = v; }},
+        {{"log.level", "", "trace, debug, info, warn, error or off."},
+         [](Config& c, const std::string& v) {
+           static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
+           for (auto l : kLevels) {
+             if (v == l) {
+               c.log_level = v;
+               return;
+             }
+           }
+           throw std::runtime_error(fmt::format("unknown log level '{}'", v));
+         }},
+        {{"log.access_log", "", "Write one JSON line per request to stderr."},
+         [](Config& c, const std::string& v) { c.access_log = parse_bool(v); }},
+        {{"http.io_threads", "", "Threads running the network event loop."}, PC_SIZE(io_threads, 1, 256)},
+        {{"http.worker_threads", "", "Threads for blocking work (disk, database)."},
+         PC_SIZE(worker_threads, 1, 1024)},
+        {{"http.header_limit_bytes", "", "Maximum size of request line plus headers (431 beyond)."},
+         PC_SIZE(header_limit_bytes, 1024, 1 << 20)},
+        {{"http.idle_timeout_seconds", "", "Close a keep-alive connection idle this long."},
+         PC_INT(idle_timeout_seconds, 1, 86400)},
+        {{"http.io_timeout_seconds", "", "Abort a request whose socket makes no progress this long."},
+         PC_INT(io_timeout_seconds, 1, 86400)},
+        {{"http.shutdown_grace_seconds", "", "On SIGTERM, time given to in-flight requests."},
+         PC_INT(shutdown_grace_seconds, 0, 3600)},
+        {{"http.max_connections", "", "Connections beyond this are closed on accept."},
+         PC_SIZE(max_connections, 1, 1000000)},
+        {{"limits.max_manifest_bytes", "", "Largest accepted manifest (413 SIZE_INVALID beyond)."},
+         PC_SIZE(max_manifest_bytes, 1024, 64 << 20)},
+        {{"limits.max_page_size", "", "Cap on `n` for tags/list and _catalog."},
+         PC_SIZE(max_page_size, 1, 1000000)},
+        {{"cache.manifest_bytes", "", "Memory for the manifest cache."},
+         PC_SIZE(manifest_cache_bytes, 0, std::size_t{1} << 40)},
+        {{"metadata.sqlite.path", "", "SQLite database file (default <data_dir>/metadata.db)."},
+         [](Config& c, const std::string& v) { c.sqlite_path = v; }},
+    };
+    std::vector<Key> out;
+    for (auto& [info, set] : rows) {
+      info.env = env_name(info.path);
+      out.push_back({info, set});
+    }
+    return out;
+  }();
+  return kKeys;
+}
+
+void walk(Config& cfg, const YAML::Node& node, const std::string& prefix, const std::string& file) {
+  for (const auto& kv : node) {
+    std::string key = kv.first.as<std::string>();
+    std::string path = prefix.empty() ? key : prefix + "." + key;
+    auto line = kv.first.Mark().line + 1;
+    if (kv.second.IsMap()) {
+      walk(cfg, kv.second, path, file);
+      continue;
+    }
+    const Key* found = nullptr;
+    for (const auto& k : table()) {
+      if (k.info.path == path) found = &k;
+    }
+    if (!found) throw std::runtime_error(fmt::format("{}:{}: unknown key '{}'", file, line, path));
+    if (!kv.second.IsScalar()) {
+      throw std::runtime_error(fmt::format("{}:{}: '{}' must be a scalar", file, line, path));
+    }
+    try {
+      found->set(cfg, kv.second.as<std::string>());
+    } catch (const std::exception& e) {
+      throw std::runtime_error(fmt::format("{}:{}: {}: {}", file, line, path, e.what()));
+    }
+  }
+}
+
+}  // namespace
+
+const std::vector<KeyInfo>& keys() {
+  static const std::vector<KeyInfo> kInfo = [] {
+    std::vector<KeyInfo> out;
+    for (const auto& k : table()) out.push_back(k.info);
+    return out;
+  }();
+  return kInfo;
+}
+
+std::string Config::effective_sqlite_path() const {
+  return sqlite_path.empty() ? data_dir + "/metadata.db" : sqlite_path;
+}
+
+void apply_file(Config& cfg, const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    throw std::runtime_error(fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
+  }
+  if (root.IsNull()) return;
+  if (!root.IsMap()) throw std::runtime_error(fmt::format("{}: top level must be a mapping", path));
+  walk(cfg, root, "", path);
+}
+
+void apply_env(Config& cfg) {
+  for (const auto& k : table()) {
+    const char* v = std::getenv(k.info.env.c_str());
+    if (v == nullptr) continue;
+    try {
+      k.set(cfg, v);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(fmt::format("{}: {}", k.info.env, e.what()));
+    }
+  }
+}
+
+HostPort parse_listen(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 == listen.size()) {
+    throw std::runtime_error(fmt::format("listen address '{}' must be host:port", listen));
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) throw std::runtime_error(fmt::format("listen address '{}' has no host", listen));
+  auto port = parse_number<int>(listen.substr(colon + 1), 0, 65535);
+  return {host, static_cast<uint16_t>(port)};
+}
+
+void validate(const Config& cfg) {
+  parse_listen(cfg.listen);
+  if (cfg.data_dir.empty()) throw std::runtime_error("data_dir must not be empty");
+}
+
+}  // namespace portcullis::config

@@ -1,0 +1,56 @@
+// Typed configuration: defaults, then a YAML file, then PORTCULLIS_* environment
+// variables, then command-line flags (applied by the CLI). Every key is listed
+// in docs/configuration.md; unknown keys are errors, not silently ignored.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace portcullis::config {
+
+struct Config {
+  std::string listen = "127.0.0.1:5000";  // host:port ([v6]:port for IPv6)
+  std::string data_dir = "./data";        // root for blobs, uploads and the SQLite database
+  std::string log_level = "info";
+  bool access_log = true;
+  std::size_t io_threads = 2;
+  std::size_t worker_threads = 4;
+  std::size_t header_limit_bytes = 16 * 1024;
+  int idle_timeout_seconds = 60;
+  int io_timeout_seconds = 120;
+  int shutdown_grace_seconds = 10;
+  std::size_t max_connections = 4096;
+  std::size_t max_manifest_bytes = 4 * 1024 * 1024;
+  std::size_t max_page_size = 10000;
+  std::size_t manifest_cache_bytes = 64 * 1024 * 1024;
+  std::string sqlite_path;  // empty: <data_dir>/metadata.db
+
+  std::string effective_sqlite_path() const;
+};
+
+// One documented key: its YAML path, its environment variable and its meaning.
+struct KeyInfo {
+  std::string path;  // e.g. "http.io_threads"
+  std::string env;   // e.g. "PORTCULLIS_HTTP_IO_THREADS"
+  std::string help;
+};
+const std::vector<KeyInfo>& keys();
+
+// Applies a YAML file over cfg. Throws std::runtime_error naming the file,
+// line and key on any problem (unknown key, wrong type, out of range).
+void apply_file(Config& cfg, const std::string& path);
+// Applies PORTCULLIS_* variables from the environment. Throws like apply_file.
+void apply_env(Config& cfg);
+// Cross-field checks. Throws std::runtime_error.
+void validate(const Config& cfg);
+
+struct HostPort {
+  std::string host;
+  uint16_t port;
+};
+// Parses "host:port" / "[v6]:port". Throws std::runtime_error.
+HostPort parse_listen(const std::string& listen);
+
+}  // namespace portcullis::config

@@ -1,0 +1,73 @@
+// SQLite implementation of every metadata role (the embedded default).
+// WAL mode, one connection serialised by a mutex: SQLite allows one writer at a
+// time anyway, and the request hot path is served from the API's caches.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "metadata/metadata.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace portcullis::metadata {
+
+class SqliteStore final : public MetadataStore {
+ public:
+  // Opens (creating if needed) the database and applies pending migrations.
+  // Throws std::runtime_error on failure (start-up only).
+  explicit SqliteStore(const std::filesystem::path& path);
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  int schema_version();
+
+  Result<std::vector<std::string>> list_repositories(std::string_view last, std::size_t n) override;
+  Result<bool> repository_exists(std::string_view repo) override;
+
+  Result<void> link_blob(std::string_view repo, std::string_view digest, int64_t size) override;
+  Result<std::optional<int64_t>> linked_blob(std::string_view repo,
+                                             std::string_view digest) override;
+  Result<bool> unlink_blob(std::string_view repo, std::string_view digest) override;
+
+  Result<void> put_manifest(std::string_view repo, const ManifestRecord& manifest,
+                            const std::vector<ManifestChild>& children,
+                            std::string_view tag) override;
+  Result<std::optional<ManifestRecord>> get_manifest(std::string_view repo,
+                                                     std::string_view digest) override;
+  Result<bool> delete_manifest(std::string_view repo, std::string_view digest) override;
+
+  Result<std::optional<std::string>> resolve_tag(std::string_view repo,
+                                                 std::string_view tag) override;
+  Result<std::optional<std::vector<std::string>>> list_tags(std::string_view repo,
+                                                            std::string_view last,
+                                                            std::size_t n) override;
+  Result<bool> delete_tag(std::string_view repo, std::string_view tag) override;
+
+  Result<std::vector<ManifestRecord>> list_referrers(std::string_view repo,
+                                                     std::string_view subject,
+                                                     std::string_view artifact_type) override;
+
+  Result<void> create_upload(std::string_view id, std::string_view repo,
+                             int64_t started_at) override;
+  Result<std::optional<std::string>> upload_repository(std::string_view id) override;
+  Result<void> delete_upload(std::string_view id) override;
+
+ private:
+  class Stmt;
+  Stmt prepare(const char* sql);
+  Result<void> exec(const char* sql);
+  Result<int64_t> ensure_repo(std::string_view repo);
+  Result<std::optional<int64_t>> find_repo(std::string_view repo);
+  Error fail(const char* what);
+
+  std::mutex mu_;
+  sqlite3* db_ = nullptr;  // guarded by mu_
+  std::map<const char*, sqlite3_stmt*> stmts_;  // prepared once, keyed by SQL literal; guarded by mu_
+};
+
+}  // namespace portcullis::metadata

@@ -1,0 +1,3 @@
+// Boost.Asio and Boost.Beast are compiled once, here (separate compilation).
+#include <boost/asio/impl/src.hpp>
+#include <boost/beast/src.hpp>

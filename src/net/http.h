@@ -1,0 +1,95 @@
+// The HTTP contract between net/ (sockets, limits, timeouts) and whoever
+// answers requests. net/ knows nothing about OCI: it hands a Handler one
+// Exchange per request and writes back the Response it returns.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/message.hpp>
+
+#include "base/error.h"
+
+namespace portcullis::net {
+
+namespace http = boost::beast::http;
+template <class T>
+using Task = boost::asio::awaitable<T>;
+
+// A file region to send with sendfile(2). Owns fd.
+struct FileRegion {
+  int fd = -1;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  FileRegion(int f, uint64_t o, uint64_t l) : fd(f), offset(o), length(l) {}
+  ~FileRegion();
+  FileRegion(const FileRegion&) = delete;
+  FileRegion& operator=(const FileRegion&) = delete;
+};
+
+struct Response {
+  unsigned status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  // Pre-serialised "Name: value\r\n" lines written before `headers` (hot-path caches).
+  std::shared_ptr<const std::string> prebuilt_headers;
+  // Exactly one body source is used: file, else shared_body, else body.
+  std::string body;
+  std::shared_ptr<const std::string> shared_body;
+  std::unique_ptr<FileRegion> file;
+  bool omit_body = false;  // HEAD: Content-Length as if the body were sent, no body
+
+  Response& header(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
+  uint64_t content_length() const {
+    if (file) return file->length;
+    if (shared_body) return shared_body->size();
+    return body.size();
+  }
+};
+
+// One request on a connection. Lives until the response is written.
+class Exchange {
+ public:
+  virtual ~Exchange() = default;
+  virtual const http::request_header<>& header() const = 0;
+  virtual const std::string& remote_address() const = 0;
+  // True when the request announced a body (Content-Length > 0 or chunked).
+  virtual bool has_body() const = 0;
+  // Reads up to n body bytes; 0 means the body is complete.
+  virtual Task<Result<std::size_t>> read_some(char* buf, std::size_t n) = 0;
+  // The whole body; size_invalid if it is longer than limit.
+  virtual Task<Result<std::string>> read_all(std::size_t limit) = 0;
+  virtual uint64_t body_bytes_read() const = 0;
+  // The bounded pool for blocking work (file I/O, the database).
+  virtual boost::asio::thread_pool& workers() = 0;
+};
+
+// Runs f() on the worker pool and resumes the caller on its own executor.
+template <class F>
+auto offload(Exchange& ex, F f) -> Task<decltype(f())> {
+  using R = decltype(f());
+  co_return co_await boost::asio::co_spawn(
+      ex.workers(), [f = std::move(f)]() mutable -> Task<R> { co_return f(); },
+      boost::asio::use_awaitable);
+}
+
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  virtual Task<Response> handle(Exchange& exchange) = 0;
+  // Called after the response was written (or failed to be); for logs and metrics.
+  virtual void completed(const Exchange& exchange, const Response& response,
+                         std::chrono::nanoseconds elapsed, bool write_ok) = 0;
+};
+
+}  // namespace portcullis::net

@@ -1,0 +1,68 @@
+#include "server/server.h"
+
+#include <filesystem>
+
+#include <boost/asio/ip/address.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/registry_handler.h"
+#include "base/log.h"
+#include "metadata/sqlite/sqlite_store.h"
+#include "net/server.h"
+#include "storage/filesystem_store.h"
+
+namespace portcullis::server {
+
+bool is_loopback(const std::string& host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  auto a = boost::asio::ip::make_address(host, ec);
+  return !ec && a.is_loopback();
+}
+
+int serve(const config::Config& cfg) {
+  try {
+    config::validate(cfg);
+    auto hp = config::parse_listen(cfg.listen);
+    // Until authentication exists every client is anonymous: only loopback.
+    if (!is_loopback(hp.host)) {
+      spdlog::error(
+          "refusing to listen on {}: anonymous plain-HTTP access is only allowed on loopback",
+          cfg.listen);
+      return 2;
+    }
+    std::filesystem::create_directories(cfg.data_dir);
+    storage::FilesystemBlobStore blobs(cfg.data_dir);
+    metadata::SqliteStore meta(cfg.effective_sqlite_path());
+    api::ManifestCache cache(cfg.manifest_cache_bytes);
+    api::Metrics metrics;
+    SystemClock clock;
+    api::Options api_options;
+    api_options.max_manifest_bytes = cfg.max_manifest_bytes;
+    api_options.max_page_size = cfg.max_page_size;
+    api::Context ctx{blobs, meta, cache, metrics, clock, api_options};
+    api::RegistryHandler handler(ctx);
+
+    net::Options net_options;
+    net_options.host = hp.host;
+    net_options.port = hp.port;
+    net_options.io_threads = cfg.io_threads;
+    net_options.worker_threads = cfg.worker_threads;
+    net_options.header_limit = cfg.header_limit_bytes;
+    net_options.idle_timeout = std::chrono::seconds(cfg.idle_timeout_seconds);
+    net_options.io_timeout = std::chrono::seconds(cfg.io_timeout_seconds);
+    net_options.shutdown_grace = std::chrono::seconds(cfg.shutdown_grace_seconds);
+    net_options.max_connections = cfg.max_connections;
+    net::Server server(net_options, handler);
+    server.bind();
+    spdlog::info("portcullis listening on {}:{} (data {})", hp.host, server.port(), cfg.data_dir);
+    server.run();
+    spdlog::info("portcullis stopped");
+    return 0;
+  } catch (const std::exception& e) {
+    spdlog::error("start-up failed: {}", e.what());
+    return 1;
+  }
+}
+
+}  // namespace portcullis::server

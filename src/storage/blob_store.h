@@ -1,0 +1,70 @@
+// The blob store: content-addressed bytes plus resumable upload sessions.
+// Implementations are thread-safe. A blob becomes visible (stat/open succeed)
+// only once its bytes are durable and verified against its digest.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/error.h"
+#include "oci/digest.h"
+
+namespace portcullis::storage {
+
+// An open blob for streaming. Owns fd (closed on destruction).
+class BlobFile {
+ public:
+  BlobFile(int fd, uint64_t size) : fd_(fd), size_(size) {}
+  ~BlobFile();
+  BlobFile(const BlobFile&) = delete;
+  BlobFile& operator=(const BlobFile&) = delete;
+  int fd() const { return fd_; }
+  uint64_t size() const { return size_; }
+  // Gives up ownership of the descriptor.
+  int release() { int fd = fd_; fd_ = -1; return fd; }
+
+ private:
+  int fd_;
+  uint64_t size_;
+};
+
+// Appends to one upload session. Not thread-safe; one writer per session at a
+// time (the store refuses a second concurrent writer with blob_upload_invalid).
+class UploadWriter {
+ public:
+  virtual ~UploadWriter() = default;
+  virtual Result<void> write(const char* data, std::size_t size) = 0;
+  // Bytes in the session so far, including what this writer wrote.
+  virtual uint64_t size() const = 0;
+  // Makes the written bytes durable and releases the session for the next writer.
+  virtual Result<void> close() = 0;
+};
+
+class BlobStore {
+ public:
+  virtual ~BlobStore() = default;
+
+  // Size of a stored blob, or blob_unknown.
+  virtual Result<uint64_t> stat(const oci::Digest& digest) = 0;
+  virtual Result<std::unique_ptr<BlobFile>> open(const oci::Digest& digest) = 0;
+  // Whole blob into memory; size_invalid when larger than limit.
+  virtual Result<std::string> read_all(const oci::Digest& digest, std::size_t limit) = 0;
+  // Stores bytes under digest after checking they hash to it (digest_invalid otherwise).
+  virtual Result<void> put(const oci::Digest& digest, std::string_view bytes) = 0;
+  virtual Result<void> remove(const oci::Digest& digest) = 0;
+
+  // Upload sessions. Ids are opaque, URL-safe and validated by the store.
+  virtual Result<std::string> create_upload() = 0;
+  // Current size of the session, or blob_upload_unknown.
+  virtual Result<uint64_t> upload_size(std::string_view id) = 0;
+  // Opens the session for appending at offset; range_invalid if offset is not its size.
+  virtual Result<std::unique_ptr<UploadWriter>> append(std::string_view id, uint64_t offset) = 0;
+  // Verifies the session's bytes against digest and moves them into place. On
+  // digest mismatch the session is discarded and digest_invalid is returned.
+  virtual Result<uint64_t> commit_upload(std::string_view id, const oci::Digest& digest) = 0;
+  virtual Result<void> cancel_upload(std::string_view id) = 0;
+};
+
+}  // namespace portcullis::storage
