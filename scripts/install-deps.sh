@@ -7,7 +7,7 @@
 #   bench: test + the reference registry, nginx and wrk
 set -euo pipefail
 what=${1:-build}
-build_pkgs=(cmake ninja-build g++ pkg-config
+build_pkgs=(make cmake ninja-build g++ pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsqlite3-dev libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev)

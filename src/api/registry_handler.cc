@@ -37,6 +37,8 @@ net::Task<net::Response> RegistryHandler::handle(net::Exchange& ex) {
     r = error(Errc::internal, "internal error");
   }
   if (!r.prebuilt_headers) r.header("Docker-Distribution-API-Version", "registry/2.0");
+  // A HEAD answer never has a body, errors included (Content-Length still tells its size).
+  if (ex.header().method() == http::verb::head) r.omit_body = true;
   co_return r;
 }
 

@@ -81,7 +81,7 @@ const std::vector<Key>& table() {
         {{"http.max_connections", "", "Connections beyond this are closed on accept."},
          PC_SIZE(max_connections, 1, 1000000)},
         {{"limits.max_manifest_bytes", "", "Largest accepted manifest (413 SIZE_INVALID beyond)."},
-         PC_SIZE(max_manifest_bytes, 1024, 64 << 20)},
+         PC_SIZE(max_manifest_bytes, 1024, 4 << 20)},
         {{"limits.max_page_size", "", "Cap on `n` for tags/list and _catalog."},
          PC_SIZE(max_page_size, 1, 1000000)},
         {{"cache.manifest_bytes", "", "Memory for the manifest cache."},

@@ -1,6 +1,7 @@
 // /v2/<name>/blobs/<digest>: GET (with Range), HEAD, DELETE.
 #include <charconv>
 
+#include <boost/beast/core/string.hpp>
 #include <fmt/format.h>
 
 #include "api/handlers/handlers.h"
@@ -27,8 +28,13 @@ bool parse_u64(std::string_view s, uint64_t* out) {
 // an error for an unsatisfiable or malformed range.
 Result<std::optional<ByteRange>> parse_range(std::string_view h, uint64_t size) {
   if (h.empty()) return std::optional<ByteRange>();
-  if (!h.starts_with("bytes=")) return make_error(Errc::range_invalid, "unsupported range unit");
-  h.remove_prefix(6);
+  // RFC 9110 14.2: a Range with a unit the server does not understand MUST be
+  // ignored (serve the whole blob). Unit names are case-insensitive.
+  auto eq = h.find('=');
+  if (eq == std::string_view::npos || !boost::beast::iequals(h.substr(0, eq), "bytes")) {
+    return std::optional<ByteRange>();
+  }
+  h.remove_prefix(eq + 1);
   if (h.find(',') != std::string_view::npos) return std::optional<ByteRange>();  // serve all
   auto dash = h.find('-');
   if (dash == std::string_view::npos) return make_error(Errc::range_invalid, "malformed range");

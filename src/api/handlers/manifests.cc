@@ -105,7 +105,8 @@ net::Task<net::Response> get(Context& ctx, net::Exchange& ex, std::string_view r
     if (!accept.empty()) accept += ',';
     accept.append(f.value().data(), f.value().size());
   }
-  if (needs_negotiation(accept, *entry)) {
+  // By digest the client verifies the bytes: never substitute another manifest.
+  if (!ref.is_digest() && needs_negotiation(accept, *entry)) {
     auto chosen = co_await net::offload(ex, [&] { return negotiate(ctx, repo, *entry, accept); });
     if (!chosen) co_return error_response(chosen.error());
     entry = *chosen;
@@ -217,9 +218,14 @@ net::Task<net::Response> remove(Context& ctx, net::Exchange& ex, std::string_vie
 
 net::Task<net::Response> handle_manifest(Context& ctx, net::Exchange& ex, const Route& route) {
   if (auto bad = check_name(route.name)) co_return std::move(*bad);
+  auto method = ex.header().method();
   auto ref = oci::parse_manifest_ref(route.reference);
-  if (!ref) co_return error_response(ref.error());
-  switch (ex.header().method()) {
+  if (!ref) {
+    // A reference that cannot exist is simply unknown to readers and deleters.
+    if (method != http::verb::put) co_return error(Errc::manifest_unknown, "manifest unknown");
+    co_return error_response(ref.error());
+  }
+  switch (method) {
     case http::verb::get: co_return co_await get(ctx, ex, route.name, *ref, false);
     case http::verb::head: co_return co_await get(ctx, ex, route.name, *ref, true);
     case http::verb::put: co_return co_await put(ctx, ex, route.name, *ref);

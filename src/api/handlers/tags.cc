@@ -46,7 +46,7 @@ net::Task<net::Response> handle_tags(Context& ctx, net::Exchange& ex, const Rout
   std::optional<std::string> link;
   if (list.size() > limit) {
     list.resize(limit);
-    link = next_link(fmt::format("/v2/{}/tags/list", repo), limit, list.back());
+    if (limit > 0) link = next_link(fmt::format("/v2/{}/tags/list", repo), limit, list.back());
   }
   boost::json::object body;
   body["name"] = repo;
@@ -67,7 +67,7 @@ net::Task<net::Response> handle_catalog(Context& ctx, net::Exchange& ex, const Q
   std::optional<std::string> link;
   if (repos->size() > limit) {
     repos->resize(limit);
-    link = next_link("/v2/_catalog", limit, repos->back());
+    if (limit > 0) link = next_link("/v2/_catalog", limit, repos->back());
   }
   boost::json::object body;
   body["repositories"] = to_array(*repos);

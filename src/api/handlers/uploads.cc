@@ -80,7 +80,7 @@ net::Task<Result<uint64_t>> receive(Context& ctx, net::Exchange& ex, std::string
     uint64_t len = 0;
     auto [p, ec] = std::from_chars(cl.data(), cl.data() + cl.size(), len);
     if (!cl.empty() && (ec != std::errc() || len != declared)) {
-      co_return make_error(Errc::range_invalid, "Content-Length does not match Content-Range");
+      co_return make_error(Errc::size_invalid, "Content-Length does not match Content-Range");
     }
   }
   auto writer = co_await net::offload(ex, [&] { return ctx.blobs.append(id, offset); });
@@ -92,6 +92,8 @@ net::Task<Result<uint64_t>> receive(Context& ctx, net::Exchange& ex, std::string
   } done{ctx.metrics};
   std::vector<char> buf(ctx.options.upload_buffer_bytes);
   Result<void> status;
+  // With a Content-Range, never store more than the range announced.
+  uint64_t allowed = range ? range->second - range->first + 1 : UINT64_MAX;
   while (true) {
     auto n = co_await ex.read_some(buf.data(), buf.size());
     if (!n) {
@@ -99,6 +101,11 @@ net::Task<Result<uint64_t>> receive(Context& ctx, net::Exchange& ex, std::string
       break;
     }
     if (*n == 0) break;
+    if (*n > allowed) {
+      status = make_error(Errc::size_invalid, "chunk longer than its Content-Range");
+      break;
+    }
+    allowed -= *n;
     auto w = co_await net::offload(ex, [&] { return (*writer)->write(buf.data(), *n); });
     if (!w) {
       status = w.error();
