@@ -1,6 +1,7 @@
-// In-memory cache of manifests by (repository, tag-or-digest): the exact bytes
-// and pre-serialised response headers, so a cached GET does no I/O and no
-// database round trip. Thread-safe (readers share a lock).
+// In-memory cache of what the read hot paths need per repository: manifests by
+// tag-or-digest (the exact bytes and pre-serialised response headers) and the
+// sizes of blobs linked into the repository. A cached GET does no database
+// round trip. Thread-safe (readers share a lock).
 //
 // Coherence: every write to a repository calls invalidate(repo), which bumps
 // the repository's generation. A reader that missed records generation()
@@ -32,6 +33,10 @@ class ManifestCache {
   uint64_t generation(std::string_view repo) const;
   void put(std::string_view repo, std::string_view ref, std::shared_ptr<const CachedManifest> m,
            uint64_t seen_generation);
+  // Size of a blob known to be linked into repo, or -1.
+  int64_t get_blob(std::string_view repo, std::string_view digest) const;
+  void put_blob(std::string_view repo, std::string_view digest, int64_t size,
+                uint64_t seen_generation);
   void invalidate(std::string_view repo);
 
  private:
@@ -44,7 +49,10 @@ class ManifestCache {
   struct Repo {
     uint64_t generation = 0;
     RefMap refs;
+    std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> blobs;
   };
+  static constexpr std::size_t kBlobEntryBytes = 160;  // accounting estimate per blob entry
+  void make_room(std::size_t size);  // requires mu_ held exclusively
 
   std::size_t max_bytes_;
   mutable std::shared_mutex mu_;

@@ -75,7 +75,11 @@ net::Task<net::Response> handle_blob(Context& ctx, net::Exchange& ex, const Rout
   auto method = ex.header().method();
 
   if (method == http::verb::delete_) {
-    auto removed = co_await net::offload(ex, [&] { return ctx.meta.unlink_blob(repo, digest->str()); });
+    auto removed = co_await net::offload(ex, [&] {
+      auto r = ctx.meta.unlink_blob(repo, digest->str());
+      ctx.cache.invalidate(repo);
+      return r;
+    });
     if (!removed) co_return error_response(removed.error());
     if (!*removed) co_return error(Errc::blob_unknown, "blob unknown to registry");
     co_return status_only(202);
@@ -84,20 +88,30 @@ net::Task<net::Response> handle_blob(Context& ctx, net::Exchange& ex, const Rout
     co_return error(Errc::unsupported, "method not allowed");
   }
   bool head = method == http::verb::head;
-  auto opened = co_await net::offload(ex, [&]() -> Result<Opened> {
-    auto linked = ctx.meta.linked_blob(repo, digest->str());
-    if (!linked) return linked.error();
-    if (!*linked) return make_error(Errc::blob_unknown, "blob unknown to registry");
-    if (head) {
-      auto size = ctx.blobs.stat(*digest);
-      if (!size) return size.error();
-      return Opened{nullptr, *size};
-    }
+  // Hot path: the link is cached, and opening a local file costs microseconds
+  // (the same order as a hop to the worker pool), so it stays on this thread.
+  auto open_linked = [&](uint64_t size) -> Result<Opened> {
+    if (head) return Opened{nullptr, size};
     auto file = ctx.blobs.open(*digest);
     if (!file) return file.error();
-    uint64_t size = (*file)->size();
-    return Opened{std::move(*file), size};
-  });
+    uint64_t actual = (*file)->size();
+    return Opened{std::move(*file), actual};
+  };
+  Result<Opened> opened = make_error(Errc::blob_unknown, "blob unknown to registry");
+  if (int64_t cached = ctx.cache.get_blob(repo, digest->str()); cached >= 0) {
+    opened = open_linked(static_cast<uint64_t>(cached));
+  } else {
+    uint64_t generation = ctx.cache.generation(repo);
+    opened = co_await net::offload(ex, [&]() -> Result<Opened> {
+      auto linked = ctx.meta.linked_blob(repo, digest->str());
+      if (!linked) return linked.error();
+      if (!*linked) return make_error(Errc::blob_unknown, "blob unknown to registry");
+      auto size = ctx.blobs.stat(*digest);
+      if (!size) return size.error();
+      ctx.cache.put_blob(repo, digest->str(), static_cast<int64_t>(*size), generation);
+      return open_linked(*size);
+    });
+  }
   if (!opened) co_return error_response(opened.error());
 
   net::Response r;
