@@ -12,6 +12,11 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <optional>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/message.hpp>
@@ -82,6 +87,41 @@ auto offload(Exchange& ex, F f) -> Task<decltype(f())> {
       ex.workers(), [f = std::move(f)]() mutable -> Task<R> { co_return f(); },
       boost::asio::use_awaitable);
 }
+
+// Work started on the worker pool now and awaited later, so that the caller
+// can overlap it with its own I/O (e.g. receive the next chunk of an upload
+// while the previous one is written). Must be awaited before anything it
+// references goes away.
+template <class R>
+class Background {
+ public:
+  template <class F>
+  static Task<std::shared_ptr<Background>> start(Exchange& ex, F f) {
+    auto self = std::make_shared<Background>(co_await boost::asio::this_coro::executor);
+    boost::asio::post(ex.workers(), [self, f = std::move(f)]() mutable {
+      R r = f();
+      boost::asio::post(self->done_.get_executor(), [self, r = std::move(r)]() mutable {
+        self->result_.emplace(std::move(r));
+        self->done_.cancel();
+      });
+    });
+    co_return self;
+  }
+  explicit Background(boost::asio::any_io_executor ex) : done_(ex) {
+    done_.expires_at(boost::asio::steady_timer::time_point::max());
+  }
+  Task<R> wait() {
+    while (!result_) {
+      boost::system::error_code ec;
+      co_await done_.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    }
+    co_return std::move(*result_);
+  }
+
+ private:
+  boost::asio::steady_timer done_;  // cancelled when result_ is set; both live on the caller's executor
+  std::optional<R> result_;
+};
 
 class Handler {
  public:

@@ -90,12 +90,25 @@ net::Task<Result<uint64_t>> receive(Context& ctx, net::Exchange& ex, std::string
     Metrics& m;
     ~Done() { m.upload_finished(); }
   } done{ctx.metrics};
-  std::vector<char> buf(ctx.options.upload_buffer_bytes);
+  // Double buffering: the worker pool writes and hashes one buffer while the
+  // connection receives into the other.
+  std::vector<char> bufs[2] = {std::vector<char>(ctx.options.upload_buffer_bytes),
+                               std::vector<char>(ctx.options.upload_buffer_bytes)};
+  int cur = 0;
+  std::shared_ptr<net::Background<Result<void>>> pending;
   Result<void> status;
   // With a Content-Range, never store more than the range announced.
   uint64_t allowed = range ? range->second - range->first + 1 : UINT64_MAX;
   while (true) {
-    auto n = co_await ex.read_some(buf.data(), buf.size());
+    auto n = co_await ex.read_some(bufs[cur].data(), bufs[cur].size());
+    if (pending) {
+      auto w = co_await pending->wait();
+      pending.reset();
+      if (!w) {
+        status = w.error();
+        break;
+      }
+    }
     if (!n) {
       status = n.error();
       break;
@@ -106,12 +119,14 @@ net::Task<Result<uint64_t>> receive(Context& ctx, net::Exchange& ex, std::string
       break;
     }
     allowed -= *n;
-    auto w = co_await net::offload(ex, [&] { return (*writer)->write(buf.data(), *n); });
-    if (!w) {
-      status = w.error();
-      break;
-    }
+    const char* data = bufs[cur].data();
+    std::size_t size = *n;
+    storage::UploadWriter* w = writer->get();
+    pending = co_await net::Background<Result<void>>::start(
+        ex, [w, data, size] { return w->write(data, size); });
+    cur ^= 1;
   }
+  if (pending) (void)co_await pending->wait();
   auto closed = co_await net::offload(ex, [&] { return (*writer)->close(); });
   if (!status) co_return status.error();
   if (!closed) co_return closed.error();
