@@ -105,6 +105,14 @@ void walk(Config& cfg, const YAML::Node& node, const std::string& prefix, const 
     std::string path = prefix.empty() ? key : prefix + "." + key;
     auto line = kv.first.Mark().line + 1;
     if (kv.second.IsMap()) {
+      // A section is known only if some key lives under it (else `bogus: {}` would pass).
+      bool known_section = false;
+      for (const auto& k : table()) {
+        if (k.info.path.starts_with(path + ".")) known_section = true;
+      }
+      if (!known_section) {
+        throw std::runtime_error(fmt::format("{}:{}: unknown key '{}'", file, line, path));
+      }
       walk(cfg, kv.second, path, file);
       continue;
     }
@@ -169,7 +177,13 @@ HostPort parse_listen(const std::string& listen) {
     throw std::runtime_error(fmt::format("listen address '{}' must be host:port", listen));
   }
   std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find_first_of("[]:") != std::string::npos) {
+    // Unbalanced brackets, or an IPv6 address without them ("::1:5000" is ambiguous).
+    throw std::runtime_error(
+        fmt::format("listen address '{}' must be host:port or [v6]:port", listen));
+  }
   if (host.empty()) throw std::runtime_error(fmt::format("listen address '{}' has no host", listen));
   auto port = parse_number<int>(listen.substr(colon + 1), 0, 65535);
   return {host, static_cast<uint16_t>(port)};

@@ -269,6 +269,11 @@ class FilesystemBlobStore::Writer final : public UploadWriter {
       if (!ok) return io_error("fsync", store_->upload_dir(id_));
       return {};
     }
+    // A session cancelled while this writer was open must not come back.
+    if (::access(store_->upload_dir(id_).c_str(), F_OK) != 0) {
+      store_->forget(id_);
+      return {};
+    }
     store_->checkin(id_, std::move(state_));
     return {};
   }
@@ -349,20 +354,32 @@ Result<uint64_t> FilesystemBlobStore::commit_upload(std::string_view id_view,
     }
     hex = *h;
   }
-  forget(id);
+  // The session stays checked out until its file has been moved into place,
+  // so that no append can slip bytes into a blob after they were verified.
   std::error_code ec;
   if (hex != digest.hex()) {
     fs::remove_all(dir, ec);
+    forget(id);
     return make_error(Errc::digest_invalid, "uploaded content does not match digest");
   }
   int fd = ::open(data.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return io_error("open", data);
+  if (fd < 0) {
+    forget(id);
+    return io_error("open", data);
+  }
   bool ok = ::fdatasync(fd) == 0;
   ::close(fd);
-  if (!ok) return io_error("fsync", data);
+  if (!ok) {
+    forget(id);
+    return io_error("fsync", data);
+  }
   auto installed = install(data, digest);
-  if (!installed) return installed.error();
+  if (!installed) {
+    forget(id);
+    return installed.error();
+  }
   fs::remove_all(dir, ec);
+  forget(id);
   return *size;
 }
 

@@ -58,28 +58,35 @@ SqliteStore::SqliteStore(const std::filesystem::path& path) {
     sqlite3_close(db_);
     throw std::runtime_error(fmt::format("cannot open {}: {}", path.string(), msg));
   }
-  sqlite3_busy_timeout(db_, 5000);
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                             "PRAGMA foreign_keys=ON"}) {
-    if (!exec(pragma)) throw std::runtime_error(fmt::format("{} failed", pragma));
-  }
-  int version = schema_version();
-  const auto& all = migrations();
-  if (version > static_cast<int>(all.size())) {
-    throw std::runtime_error(fmt::format(
-        "database schema version {} is newer than this binary ({})", version, all.size()));
-  }
-  for (int v = version; v < static_cast<int>(all.size()); ++v) {
-    std::string sql = fmt::format("BEGIN IMMEDIATE; {} PRAGMA user_version={}; COMMIT;",
-                                  all[static_cast<std::size_t>(v)], v + 1);
-    char* err = nullptr;
-    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : "unknown";
-      sqlite3_free(err);
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-      throw std::runtime_error(fmt::format("migration {} failed: {}", v + 1, msg));
+  // The destructor does not run when the constructor throws: close here.
+  try {
+    sqlite3_busy_timeout(db_, 5000);
+    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+                               "PRAGMA foreign_keys=ON"}) {
+      if (!exec(pragma)) throw std::runtime_error(fmt::format("{} failed", pragma));
     }
-    spdlog::info("metadata: applied migration {}", v + 1);
+    int version = schema_version();
+    const auto& all = migrations();
+    if (version > static_cast<int>(all.size())) {
+      throw std::runtime_error(fmt::format(
+          "database schema version {} is newer than this binary ({})", version, all.size()));
+    }
+    for (int v = version; v < static_cast<int>(all.size()); ++v) {
+      std::string sql = fmt::format("BEGIN IMMEDIATE; {} PRAGMA user_version={}; COMMIT;",
+                                    all[static_cast<std::size_t>(v)], v + 1);
+      char* err = nullptr;
+      if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string msg = err ? err : "unknown";
+        sqlite3_free(err);
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw std::runtime_error(fmt::format("migration {} failed: {}", v + 1, msg));
+      }
+      spdlog::info("metadata: applied migration {}", v + 1);
+    }
+  } catch (...) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw;
   }
 }
 
