@@ -200,16 +200,18 @@ net::Task<net::Response> handle_upload_start(Context& ctx, net::Exchange& ex, co
     // Not mountable: fall back to a regular upload session (202).
   }
 
+  std::optional<oci::Digest> monolithic;
+  if (query.contains("digest")) {
+    auto digest = oci::Digest::parse(query_value(query, "digest"));
+    if (!digest) co_return error_response(digest.error());
+    monolithic = *digest;
+  }
   auto id = co_await start_session(ctx, ex, repo);
   if (!id) co_return error_response(id.error());
 
-  if (query.contains("digest")) {
+  if (monolithic) {
     // Monolithic upload in a single POST.
-    auto digest = oci::Digest::parse(query_value(query, "digest"));
-    if (!digest) {
-      co_await net::offload(ex, [&] { (void)ctx.blobs.cancel_upload(*id); return ctx.meta.delete_upload(*id); });
-      co_return error_response(digest.error());
-    }
+    const oci::Digest* digest = &*monolithic;
     auto received = co_await receive(ctx, ex, *id);
     Result<void> done = received.has_error() ? Result<void>(received.error()) : Result<void>();
     if (done) done = co_await finish(ctx, ex, repo, *id, *digest);
