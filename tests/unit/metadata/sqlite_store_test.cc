@@ -12,28 +12,14 @@
 #include <gtest/gtest.h>
 
 #include "metadata/migrations.h"
+#include "temp_dir.h"
 
 namespace portcullis::metadata {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "pc-unit-metadata-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using testutil::TempDir;
 
 // Digests are opaque strings to the metadata store; readable fakes suffice.
 std::string Dg(const std::string& name) { return "sha256:" + name; }

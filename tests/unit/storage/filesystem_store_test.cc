@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include "temp_dir.h"
 
 namespace portcullis::storage {
 namespace {
@@ -24,23 +25,7 @@ using oci::Digest;
 oci::Digest Sha256(std::string_view content) { return Digest::of(HashAlgorithm::sha256, content); }
 oci::Digest Sha512(std::string_view content) { return Digest::of(HashAlgorithm::sha512, content); }
 
-// A fresh directory per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "pc-unit-storage-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using testutil::TempDir;
 
 std::size_t CountFiles(const fs::path& dir) {
   if (!fs::exists(dir)) return 0;
