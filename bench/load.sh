@@ -374,6 +374,13 @@ for round in $(seq 1 "$ROUNDS"); do
   [ -n "$kbs" ] || die "could not parse openssl speed output"
   record sha256.mibs openssl "$(awk -v k="$kbs" 'BEGIN{printf "%.1f", k*1000/1048576}')"
   printf '   %-13s %-12s %10s %15.1f MiB/s\n' sha256 openssl "" "$(tail -n1 "$R/sha256.mibs.openssl")" >&2
+  # The other limit of a push: writing the bytes durably to the same disk.
+  t0=$(date +%s.%N)
+  dd if="$C/big" of="$TMP/dd.out" bs=1M conv=fdatasync status=none
+  t1=$(date +%s.%N)
+  rm -f "$TMP/dd.out"
+  record disk.mibs dd "$(awk -v m="$BIG_MIB" -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", m/(b-a)}')"
+  printf '   %-13s %-12s %10s %15.1f MiB/s\n' disk dd "" "$(tail -n1 "$R/disk.mibs.dd")" >&2
 done
 
 for s in "${SERVERS[@]}"; do
@@ -423,6 +430,8 @@ row "${BIG_MIB} MiB monolithic push (MiB/s)" push.mibs 0
 row "peak RSS after load (MiB)" rss.mib 1
 SHA=$(med sha256.mibs openssl)
 printf '%-34s %12s\n' "openssl sha256, 1 MiB blocks (MiB/s)" "$(fmt "$SHA" 0)"
+DISK=$(med disk.mibs dd)
+printf '%-34s %12s\n' "dd + fdatasync to the data disk (MiB/s)" "$(fmt "$DISK" 0)"
 for m in manifest blob1m blobbig; do
   for s in "${SERVERS[@]}"; do
     e=$(errsum "$m" "$s")
@@ -445,6 +454,7 @@ check "${BIG_MIB} MiB blob GET, portcullis/nginx" "$(ratio "$(med blobbig.mibs p
 check "${BIG_MIB} MiB push, portcullis/sha256 speed" "$(ratio "$(med push.mibs portcullis)" "$SHA")" ">=" 0.50
 check "peak RSS (MiB), portcullis" "$(fmt "$(med rss.mib portcullis)" 1)" "<=" 50
 echo "(push, distribution/sha256 speed: $(ratio "$(med push.mibs distribution)" "$SHA"))"
+echo "(push vs the disk's own durable write speed: portcullis $(ratio "$(med push.mibs portcullis)" "$DISK"), distribution $(ratio "$(med push.mibs distribution)" "$DISK"))"
 
 # Anything the servers complained about during the run.
 for s in portcullis distribution nginx; do
