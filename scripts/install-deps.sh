@@ -9,7 +9,7 @@ set -euo pipefail
 what=${1:-build}
 build_pkgs=(make cmake ninja-build g++ pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev libsqlite3-dev libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
+  libssl-dev libsodium-dev libsqlite3-dev libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   libarchive-dev librpm-dev zlib1g-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev)
 test_pkgs=(skopeo podman buildah umoci mmdebstrap jq curl python3 uidmap util-linux)
