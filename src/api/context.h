@@ -13,6 +13,10 @@
 #include "net/http.h"
 #include "storage/blob_store.h"
 
+namespace portcullis::scanner {
+class ScanQueue;
+}
+
 namespace portcullis::api {
 
 struct Options {
@@ -29,6 +33,7 @@ struct Context {
   Metrics& metrics;
   const Clock& clock;
   Options options;
+  scanner::ScanQueue* scans = nullptr;  // scan on push; null when scanning is off
 };
 
 // Decoded query parameters (last value wins).

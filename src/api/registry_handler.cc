@@ -57,6 +57,8 @@ net::Task<net::Response> RegistryHandler::dispatch(net::Exchange& ex) {
     case RouteKind::upload_start: co_return co_await handle_upload_start(ctx_, ex, route, query);
     case RouteKind::upload: co_return co_await handle_upload(ctx_, ex, route, query);
     case RouteKind::referrers: co_return co_await handle_referrers(ctx_, ex, route, query);
+    case RouteKind::vulnerabilities:
+    case RouteKind::sbom: co_return co_await handle_scan_report(ctx_, ex, route, query);
     case RouteKind::healthz:
     case RouteKind::readyz:
     case RouteKind::metrics: co_return co_await handle_health(ctx_, ex, route.kind);

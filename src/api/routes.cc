@@ -12,6 +12,8 @@ std::string_view route_name(RouteKind kind) {
     case RouteKind::upload_start: return "upload_start";
     case RouteKind::upload: return "upload";
     case RouteKind::referrers: return "referrers";
+    case RouteKind::vulnerabilities: return "vulnerabilities";
+    case RouteKind::sbom: return "sbom";
     case RouteKind::healthz: return "healthz";
     case RouteKind::readyz: return "readyz";
     case RouteKind::metrics: return "metrics";
@@ -42,6 +44,21 @@ Route match_route(std::string_view path) {
   if (path == "/readyz") return {RouteKind::readyz, {}, {}};
   if (path == "/metrics") return {RouteKind::metrics, {}, {}};
   if (path == "/v2" || path == "/v2/") return {RouteKind::base, {}, {}};
+  if (path.starts_with("/api/v1/repositories/")) {
+    std::string_view s = path.substr(21), name, rest;
+    RouteKind kind = RouteKind::unknown;
+    if (s.ends_with("/vulnerabilities")) {
+      kind = RouteKind::vulnerabilities;
+      s.remove_suffix(16);
+    } else if (s.ends_with("/sbom")) {
+      kind = RouteKind::sbom;
+      s.remove_suffix(5);
+    }
+    if (kind != RouteKind::unknown && split_last(s, "/manifests/", &name, &rest) && !rest.empty()) {
+      return {kind, name, rest};
+    }
+    return r;
+  }
   if (!path.starts_with("/v2/")) return r;
   std::string_view s = path.substr(4);
   if (s == "_catalog") return {RouteKind::catalog, {}, {}};

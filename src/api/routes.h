@@ -16,6 +16,8 @@ enum class RouteKind {
   upload_start,  // /v2/<name>/blobs/uploads/
   upload,        // /v2/<name>/blobs/uploads/<id>
   referrers,     // /v2/<name>/referrers/<digest>
+  vulnerabilities,  // /api/v1/repositories/<name>/manifests/<digest>/vulnerabilities
+  sbom,             // /api/v1/repositories/<name>/manifests/<digest>/sbom
   healthz,
   readyz,
   metrics,

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/log.h"
+#include "cli/scan_commands.h"
 #include "config/config.h"
 #include "server/server.h"
 
@@ -31,11 +32,40 @@ int main(int argc, char** argv) {
   auto* keys = app.add_subcommand("config-keys", "List every configuration key and its environment variable");
   auto* version = app.add_subcommand("version", "Print the version");
 
+  std::string db_path = "./data/advisories.db", source_name, format = "table", platform = "linux/amd64",
+              fail_on, target;
+  std::vector<std::string> files;
+  auto* db = app.add_subcommand("db", "Manage the offline advisory database");
+  db->require_subcommand(1);
+  auto* db_import = db->add_subcommand("import", "Import advisory files (OSV JSON/JSONL[.gz], Debian tracker JSON, Alpine secdb JSON/YAML)");
+  db_import->add_option("files", files, "Files to import")->required()->check(CLI::ExistingFile);
+  db_import->add_option("--db", db_path, "Advisory database file (default ./data/advisories.db)");
+  db_import->add_option("--name", source_name, "Source name (default: the file name; one file only)");
+  auto* db_status = db->add_subcommand("status", "Show each imported source: name, date, record count");
+  db_status->add_option("--db", db_path, "Advisory database file (default ./data/advisories.db)");
+
+  auto* scan = app.add_subcommand("scan", "Scan an image in an OCI image layout directory for vulnerabilities");
+  scan->add_option("target", target, "OCI image layout: DIR or DIR:REF")->required();
+  scan->add_option("--db", db_path, "Advisory database file (default ./data/advisories.db)");
+  scan->add_option("--format", format, "table, json, sarif or cyclonedx")
+      ->check(CLI::IsMember({"table", "json", "sarif", "cyclonedx"}));
+  scan->add_option("--platform", platform, "Platform to pick from an index (default linux/amd64)");
+  scan->add_option("--fail-on", fail_on, "Exit 1 when a finding is at least this severe (low, medium, high, critical)")
+      ->check(CLI::IsMember({"negligible", "low", "medium", "high", "critical"}));
+
   CLI11_PARSE(app, argc, argv);
 
   if (*version) {
     std::printf("portcullis %s\n", PORTCULLIS_VERSION);
     return 0;
+  }
+  try {
+    if (*db_import) return cli::db_import(db_path, files, source_name);
+    if (*db_status) return cli::db_status(db_path);
+    if (*scan) return cli::scan(db_path, target, format, platform, fail_on);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "portcullis: %s\n", e.what());
+    return 2;
   }
   if (*keys) {
     for (const auto& k : config::keys()) std::printf("%-30s %-40s %s\n", k.path.c_str(), k.env.c_str(), k.help.c_str());

@@ -88,6 +88,17 @@ const std::vector<Key>& table() {
          PC_SIZE(manifest_cache_bytes, 0, std::size_t{1} << 40)},
         {{"metadata.sqlite.path", "", "SQLite database file (default <data_dir>/metadata.db)."},
          [](Config& c, const std::string& v) { c.sqlite_path = v; }},
+        {{"scanner.scan_on_push", "", "Scan every pushed image for vulnerabilities."},
+         [](Config& c, const std::string& v) { c.scan_on_push = parse_bool(v); }},
+        {{"scanner.workers", "", "Scans running at once."}, PC_SIZE(scan_workers, 1, 64)},
+        {{"scanner.advisory_db", "", "Advisory database file (default <data_dir>/advisories.db)."},
+         [](Config& c, const std::string& v) { c.advisory_db_path = v; }},
+        {{"scanner.rematch_interval_seconds", "", "How often to look for new advisory data and re-match."},
+         PC_INT(rematch_interval_seconds, 1, 86400)},
+        {{"scanner.max_uncompressed_mib", "", "Largest uncompressed image a scan reads (MiB)."},
+         PC_SIZE(scan_max_uncompressed_mib, 1, std::size_t{1} << 24)},
+        {{"scanner.max_entries", "", "Most tar entries a scan reads per image."},
+         PC_SIZE(scan_max_entries, 1, std::size_t{1} << 32)},
     };
     std::vector<Key> out;
     for (auto& [info, set] : rows) {
@@ -141,6 +152,10 @@ const std::vector<KeyInfo>& keys() {
     return out;
   }();
   return kInfo;
+}
+
+std::string Config::effective_advisory_db_path() const {
+  return advisory_db_path.empty() ? data_dir + "/advisories.db" : advisory_db_path;
 }
 
 std::string Config::effective_sqlite_path() const {

@@ -96,12 +96,35 @@ class UploadIndex {
   virtual Result<void> delete_upload(std::string_view id) = 0;
 };
 
-// Everything the registry core needs, from one engine.
+struct ScanRecord {
+  std::string digest;
+  std::string status;        // "queued", "running", "done", "failed"
+  std::string inventory;     // scanner inventory as JSON ("" until read)
+  std::string findings;      // findings as JSON ("" until matched)
+  std::string data_version;  // advisory data the findings were computed against
+  std::string error;         // why a scan failed
+  int64_t updated_at = 0;
+};
+
+class ScanResults {
+ public:
+  virtual ~ScanResults() = default;
+  // Inserts or replaces the whole record.
+  virtual Result<void> put_scan(const ScanRecord& record) = 0;
+  virtual Result<std::optional<ScanRecord>> get_scan(std::string_view digest) = 0;
+  // Digests of finished scans whose findings were computed with other data.
+  virtual Result<std::vector<std::string>> stale_scans(std::string_view data_version) = 0;
+  // Scans not finished (queued or running), e.g. to resume after a restart.
+  virtual Result<std::vector<std::string>> unfinished_scans() = 0;
+};
+
+// Everything the registry needs, from one engine.
 class MetadataStore : public RepositoryIndex,
                       public BlobLinks,
                       public ManifestIndex,
                       public TagIndex,
                       public ReferrerIndex,
-                      public UploadIndex {};
+                      public UploadIndex,
+                      public ScanResults {};
 
 }  // namespace portcullis::metadata

@@ -51,6 +51,21 @@ CREATE TABLE uploads (
   started_at INTEGER NOT NULL
 );
 )sql",
+      // 2: vulnerability scanning. Results are per manifest digest (content is
+      // the same in every repository); inventory and findings are kept apart
+      // so new advisory data re-matches without re-reading layers.
+      R"sql(
+CREATE TABLE scans (
+  digest TEXT PRIMARY KEY,
+  status TEXT NOT NULL,              -- queued | running | done | failed
+  inventory TEXT NOT NULL DEFAULT '',
+  findings TEXT NOT NULL DEFAULT '',
+  data_version TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT '',
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX scans_by_status ON scans (status);
+)sql",
   };
   return kMigrations;
 }

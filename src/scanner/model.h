@@ -39,6 +39,9 @@ struct Distro {
 struct Inventory {
   std::optional<Distro> distro;
   std::vector<Package> packages;
+  // Problems that did not stop the scan (a malformed manifest, a symlink loop,
+  // an rpm database format librpm cannot read), one readable line each.
+  std::vector<std::string> warnings;
 };
 
 struct Finding {
@@ -51,6 +54,8 @@ struct Finding {
   double cvss_score = -1;             // -1 when unknown
   std::string summary;
   std::string source;                 // advisory source name (see advisories/)
+  std::string rating;                 // the source's own rating as written ("MODERATE", Debian
+                                      // urgency "not yet assigned"), "" if none
 };
 
 }  // namespace portcullis::scanner

@@ -9,6 +9,8 @@
 #include "base/log.h"
 #include "metadata/sqlite/sqlite_store.h"
 #include "net/server.h"
+#include "scanner/advisories/database.h"
+#include "scanner/scan_queue.h"
 #include "storage/filesystem_store.h"
 
 namespace portcullis::server {
@@ -41,6 +43,19 @@ int serve(const config::Config& cfg) {
     api_options.max_manifest_bytes = cfg.max_manifest_bytes;
     api_options.max_page_size = cfg.max_page_size;
     api::Context ctx{blobs, meta, cache, metrics, clock, api_options};
+    std::unique_ptr<scanner::advisories::AdvisoryDatabase> advisories;
+    std::unique_ptr<scanner::ScanQueue> scans;
+    if (cfg.scan_on_push) {
+      advisories = std::make_unique<scanner::advisories::AdvisoryDatabase>(cfg.effective_advisory_db_path());
+      scanner::QueueOptions q;
+      q.workers = cfg.scan_workers;
+      q.rematch_interval = std::chrono::seconds(cfg.rematch_interval_seconds);
+      q.limits.max_uncompressed_bytes = uint64_t{cfg.scan_max_uncompressed_mib} << 20;
+      q.limits.max_entries = cfg.scan_max_entries;
+      scans = std::make_unique<scanner::ScanQueue>(q, blobs, meta, *advisories, clock);
+      scans->start();
+      ctx.scans = scans.get();
+    }
     api::RegistryHandler handler(ctx);
 
     net::Options net_options;

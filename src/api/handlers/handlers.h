@@ -19,6 +19,8 @@ net::Task<net::Response> handle_tags(Context& ctx, net::Exchange& ex, const Rout
 net::Task<net::Response> handle_catalog(Context& ctx, net::Exchange& ex, const Query& query);
 net::Task<net::Response> handle_referrers(Context& ctx, net::Exchange& ex, const Route& route,
                                           const Query& query);
+net::Task<net::Response> handle_scan_report(Context& ctx, net::Exchange& ex, const Route& route,
+                                            const Query& query);
 net::Task<net::Response> handle_health(Context& ctx, net::Exchange& ex, RouteKind kind);
 
 }  // namespace portcullis::api

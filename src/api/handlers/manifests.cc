@@ -8,6 +8,7 @@
 #include "oci/manifest.h"
 #include "oci/media_types.h"
 #include "oci/names.h"
+#include "scanner/scan_queue.h"
 
 namespace portcullis::api {
 
@@ -190,6 +191,7 @@ net::Task<net::Response> put(Context& ctx, net::Exchange& ex, std::string_view r
   auto stored = co_await net::offload(ex, [&] {
     auto r = store(ctx, repo, ref, *parsed, digest, *body);
     ctx.cache.invalidate(repo);
+    if (r && ctx.scans) ctx.scans->enqueue(digest.str());
     return r;
   });
   if (!stored) co_return error_response(stored.error());

@@ -390,4 +390,54 @@ Result<void> SqliteStore::delete_upload(std::string_view id) {
   return {};
 }
 
+Result<void> SqliteStore::put_scan(const ScanRecord& r) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(
+      "INSERT INTO scans (digest, status, inventory, findings, data_version, error, updated_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO UPDATE SET status = excluded.status, "
+      "inventory = excluded.inventory, findings = excluded.findings, "
+      "data_version = excluded.data_version, error = excluded.error, "
+      "updated_at = excluded.updated_at");
+  s.bind(1, r.digest).bind(2, r.status).bind(3, r.inventory).bind(4, r.findings);
+  s.bind(5, r.data_version).bind(6, r.error).bind(7, r.updated_at);
+  if (s.step() != SQLITE_DONE) return fail("put scan");
+  return {};
+}
+
+Result<std::optional<ScanRecord>> SqliteStore::get_scan(std::string_view digest) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(
+      "SELECT digest, status, inventory, findings, data_version, error, updated_at FROM scans "
+      "WHERE digest = ?");
+  s.bind(1, digest);
+  int rc = s.step();
+  if (rc == SQLITE_DONE) return std::optional<ScanRecord>();
+  if (rc != SQLITE_ROW) return fail("get scan");
+  return std::optional<ScanRecord>(ScanRecord{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4),
+                                              s.text(5), s.integer(6)});
+}
+
+Result<std::vector<std::string>> SqliteStore::stale_scans(std::string_view data_version) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(
+      "SELECT digest FROM scans WHERE status = 'done' AND data_version <> ? ORDER BY digest");
+  s.bind(1, data_version);
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.text(0));
+  if (rc != SQLITE_DONE) return fail("stale scans");
+  return out;
+}
+
+Result<std::vector<std::string>> SqliteStore::unfinished_scans() {
+  std::lock_guard lock(mu_);
+  auto s = prepare(
+      "SELECT digest FROM scans WHERE status IN ('queued', 'running') ORDER BY updated_at");
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.text(0));
+  if (rc != SQLITE_DONE) return fail("unfinished scans");
+  return out;
+}
+
 }  // namespace portcullis::metadata

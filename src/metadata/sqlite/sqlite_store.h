@@ -57,6 +57,11 @@ class SqliteStore final : public MetadataStore {
   Result<std::optional<std::string>> upload_repository(std::string_view id) override;
   Result<void> delete_upload(std::string_view id) override;
 
+  Result<void> put_scan(const ScanRecord& record) override;
+  Result<std::optional<ScanRecord>> get_scan(std::string_view digest) override;
+  Result<std::vector<std::string>> stale_scans(std::string_view data_version) override;
+  Result<std::vector<std::string>> unfinished_scans() override;
+
  private:
   class Stmt;
   Stmt prepare(const char* sql);
