@@ -32,8 +32,8 @@ int main(int argc, char** argv) {
   auto* keys = app.add_subcommand("config-keys", "List every configuration key and its environment variable");
   auto* version = app.add_subcommand("version", "Print the version");
 
-  std::string db_path = "./data/advisories.db", source_name, format = "table", platform = "linux/amd64",
-              fail_on, target;
+  std::string db_path = "./data/advisories.db", source_name, target;
+  cli::ScanFlags scan_flags;
   std::vector<std::string> files;
   auto* db = app.add_subcommand("db", "Manage the offline advisory database");
   db->require_subcommand(1);
@@ -44,14 +44,19 @@ int main(int argc, char** argv) {
   auto* db_status = db->add_subcommand("status", "Show each imported source: name, date, record count");
   db_status->add_option("--db", db_path, "Advisory database file (default ./data/advisories.db)");
 
-  auto* scan = app.add_subcommand("scan", "Scan an image in an OCI image layout directory for vulnerabilities");
-  scan->add_option("target", target, "OCI image layout: DIR or DIR:REF")->required();
+  auto* scan = app.add_subcommand("scan", "Scan an image for vulnerabilities: an OCI image layout or a remote registry");
+  scan->add_option("target", target,
+                   "OCI image layout DIR or DIR:REF, or a remote image REGISTRY/REPO[:TAG][@DIGEST]")
+      ->required();
   scan->add_option("--db", db_path, "Advisory database file (default ./data/advisories.db)");
-  scan->add_option("--format", format, "table, json, sarif or cyclonedx")
+  scan->add_option("--format", scan_flags.format, "table, json, sarif or cyclonedx")
       ->check(CLI::IsMember({"table", "json", "sarif", "cyclonedx"}));
-  scan->add_option("--platform", platform, "Platform to pick from an index (default linux/amd64)");
-  scan->add_option("--fail-on", fail_on, "Exit 1 when a finding is at least this severe (low, medium, high, critical)")
+  scan->add_option("--platform", scan_flags.platform, "Platform to pick from an index (default linux/amd64)");
+  scan->add_option("--fail-on", scan_flags.fail_on, "Exit 1 when a finding is at least this severe (low, medium, high, critical)")
       ->check(CLI::IsMember({"negligible", "low", "medium", "high", "critical"}));
+  scan->add_flag("--plain-http", scan_flags.plain_http, "Remote registry over plain HTTP (default for loopback hosts)");
+  scan->add_flag("--insecure-tls", scan_flags.insecure_tls, "Do not verify the remote registry's TLS certificate");
+  scan->add_option("--creds", scan_flags.creds, "USER:PASSWORD for the remote registry (default anonymous)");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -62,7 +67,7 @@ int main(int argc, char** argv) {
   try {
     if (*db_import) return cli::db_import(db_path, files, source_name);
     if (*db_status) return cli::db_status(db_path);
-    if (*scan) return cli::scan(db_path, target, format, platform, fail_on);
+    if (*scan) return cli::scan(db_path, target, scan_flags);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "portcullis: %s\n", e.what());
     return 2;

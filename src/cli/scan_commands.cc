@@ -7,6 +7,10 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <stdlib.h>
+
+#include "oci/names.h"
+#include "proxy/registry_client.h"
 #include "scanner/advisories/database.h"
 #include "scanner/oci_layout.h"
 #include "scanner/report.h"
@@ -57,8 +61,33 @@ int db_status(const std::string& db_path) {
   return 0;
 }
 
-int scan(const std::string& db_path, const std::string& target, const std::string& format,
-         const std::string& platform, const std::string& fail_on) {
+namespace {
+
+// Downloads a remote image's layers into tmp (verified) for scanning.
+Result<scanner::LayoutImage> fetch_remote(const std::string& target, const ScanFlags& flags,
+                                          const fs::path& tmp) {
+  auto ref = oci::parse_image_reference(target);
+  if (!ref) return ref.error();
+  proxy::ClientOptions options;
+  std::string host = ref->registry.substr(0, ref->registry.rfind(':'));
+  options.plain_http = flags.plain_http || host == "localhost" || host.rfind("127.", 0) == 0 || host == "[::1]";
+  options.verify_tls = !flags.insecure_tls;
+  if (auto colon = flags.creds.find(':'); colon != std::string::npos) {
+    options.username = flags.creds.substr(0, colon);
+    options.password = flags.creds.substr(colon + 1);
+  }
+  std::fprintf(stderr, "pulling %s ...\n", ref->str().c_str());
+  auto pulled = proxy::pull_image(*ref, flags.platform, tmp, options);
+  if (!pulled) return pulled.error();
+  scanner::LayoutImage image{pulled->manifest_digest, {}};
+  for (auto& [digest, path] : pulled->layers) image.layers.push_back({digest, path});
+  return image;
+}
+
+}  // namespace
+
+int scan(const std::string& db_path, const std::string& target, const ScanFlags& flags) {
+  const std::string& format = flags.format;
   std::string dir = target, ref;
   if (!fs::is_directory(dir)) {
     auto colon = target.rfind(':');
@@ -67,11 +96,25 @@ int scan(const std::string& db_path, const std::string& target, const std::strin
       ref = target.substr(colon + 1);
     }
   }
-  if (!fs::is_directory(dir)) {
-    std::fprintf(stderr, "portcullis: %s is not an OCI image layout directory (DIR or DIR:REF)\n", target.c_str());
-    return 2;
+  struct TempDir {
+    fs::path path;
+    ~TempDir() {
+      std::error_code ec;
+      if (!path.empty()) fs::remove_all(path, ec);
+    }
+  } tmp;
+  Result<scanner::LayoutImage> image = make_error(Errc::internal, "");
+  if (fs::is_directory(dir)) {
+    image = scanner::read_oci_layout(dir, ref, flags.platform);
+  } else {
+    char tmpl[] = "/tmp/portcullis-scan-XXXXXX";
+    if (!::mkdtemp(tmpl)) {
+      std::fprintf(stderr, "portcullis: cannot create a temporary directory\n");
+      return 2;
+    }
+    tmp.path = tmpl;
+    image = fetch_remote(target, flags, tmp.path);
   }
-  auto image = scanner::read_oci_layout(dir, ref, platform);
   if (!image) {
     std::fprintf(stderr, "portcullis: %s\n", image.error().message.c_str());
     return 2;
@@ -110,8 +153,8 @@ int scan(const std::string& db_path, const std::string& target, const std::strin
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
   if (format != "table") std::fputc('\n', stdout);
-  if (!fail_on.empty()) {
-    int threshold = scanner::severity_rank(fail_on);
+  if (!flags.fail_on.empty()) {
+    int threshold = scanner::severity_rank(flags.fail_on);
     for (const auto& f : findings) {
       if (scanner::severity_rank(f.severity) >= threshold) return 1;
     }

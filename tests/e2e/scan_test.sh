@@ -55,6 +55,20 @@ report scan/app "$D" "?format=sarif" | jq -e '.version=="2.1.0" and (.runs[0].re
 report scan/app "$D" "" sbom | jq -e '.bomFormat=="CycloneDX" and .specVersion=="1.5" and (.components|length) > 80 and (.vulnerabilities|length) > 0' >/dev/null || fail "CycloneDX"
 ok "SARIF 2.1.0 and CycloneDX 1.5 reports"
 
+# The SBOM against the official CycloneDX 1.5 schema, with CycloneDX's own validator (npm).
+command -v npm >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+NPMDIR=${PORTCULLIS_NPM_CACHE:-/var/tmp/portcullis-npm-cyclonedx}
+if [ ! -d "$NPMDIR/node_modules/@cyclonedx/cyclonedx-library" ]; then
+  mkdir -p "$NPMDIR"
+  npm install --prefix "$NPMDIR" --no-audit --no-fund --loglevel=error \
+    @cyclonedx/cyclonedx-library@10 ajv@8 ajv-formats@3 ajv-formats-draft2019@1 >/dev/null
+fi
+report scan/app "$D" "" sbom >"$WORK/sbom.json"
+NODE_PATH=$NPMDIR/node_modules node "$HERE/validate_cyclonedx.js" <"$WORK/sbom.json" || fail "SBOM is not valid CycloneDX 1.5"
+jq '.components[0].bogus = 1' "$WORK/sbom.json" >"$WORK/bad.json"
+if NODE_PATH=$NPMDIR/node_modules node "$HERE/validate_cyclonedx.js" <"$WORK/bad.json" >/dev/null; then fail "validator accepts an invalid SBOM"; fi
+ok "the SBOM validates against the CycloneDX 1.5 schema (and a corrupted one does not)"
+
 "$BIN" db import --db "$WORK/data/advisories.db" "$VULN/debian/debian-12.osv.jsonl.gz" >/dev/null
 for i in $(seq 1 50); do
   R=$(report scan/app "$D")
@@ -75,4 +89,10 @@ jq -e '.findings[] | select(.id=="GHSA-35jh-r3h4-6jhm")' "$WORK/cli.json" >/dev/
 set +e; "$BIN" scan "$LAYOUT:debian-npm" --db "$WORK/data/advisories.db" --fail-on critical >/dev/null 2>&1; rc=$?; set -e
 [ "$rc" = 1 ] || fail "--fail-on critical exit code $rc"
 ok "portcullis scan reads the OCI layout; --fail-on critical exits 1"
+# The CLI pulls from a registry (ours, over loopback HTTP) and verifies every digest.
+"$BIN" scan "$PC_ADDR/scan/app:v1" --db "$WORK/data/advisories.db" --format json >"$WORK/remote.json" 2>"$WORK/remote.err" || fail "remote scan: $(cat "$WORK/remote.err")"
+jq -e --arg d "$D" '.digest==$d and ([.findings[] | select(.id=="GHSA-35jh-r3h4-6jhm")] | length) == 1' "$WORK/remote.json" >/dev/null || fail "remote scan misses lodash"
+"$BIN" scan "$PC_ADDR/scan/multi:v1" --platform linux/arm64 --db "$WORK/data/advisories.db" --format json 2>/dev/null |
+  jq -e '.packages[] | select(.name=="busybox-static" and .arch=="arm64")' >/dev/null || fail "remote scan of the arm64 image"
+ok "portcullis scan REGISTRY/REPO:TAG pulls (index -> platform) and scans a remote image"
 echo "$PASS passed"

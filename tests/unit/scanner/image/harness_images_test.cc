@@ -1,7 +1,5 @@
 // The real test images built by tests/harness/build-test-images.sh, when this
 // machine has them (an OCI image layout); skipped otherwise.
-#include <archive.h>
-#include <archive_entry.h>
 
 #include <algorithm>
 #include <chrono>
@@ -132,42 +130,7 @@ TEST_F(HarnessImagesTest, BusyboxImagesOfBothArchitectures) {
   }
 }
 
-// Only decompressing and listing the layers: the floor a scan cannot beat.
-double decompress_seconds(const std::vector<Layer>& layers) {
-  auto start = std::chrono::steady_clock::now();
-  for (const Layer& l : layers) {
-    archive* a = archive_read_new();
-    archive_read_support_filter_gzip(a);
-    archive_read_support_filter_zstd(a);
-    archive_read_support_format_tar(a);
-    EXPECT_EQ(archive_read_open_filename(a, l.path.c_str(), 1 << 20), ARCHIVE_OK);
-    archive_entry* e = nullptr;
-    while (archive_read_next_header(a, &e) == ARCHIVE_OK) archive_read_data_skip(a);
-    archive_read_free(a);
-  }
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-TEST_F(HarnessImagesTest, ScanningCostsLittleMoreThanDecompressing) {
-#if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "timings mean nothing in a sanitizer build";
-#endif
-  auto image = read_oci_layout(kLayout, "debian-extra");
-  ASSERT_TRUE(image) << image.error().message;
-  double best_scan = 1e9, best_plain = 1e9;
-  for (int i = 0; i < 3; ++i) {
-    best_plain = std::min(best_plain, decompress_seconds(image->layers));
-    auto start = std::chrono::steady_clock::now();
-    auto inv = scan_layers(image->layers);
-    ASSERT_TRUE(inv) << inv.error().message;
-    best_scan = std::min(
-        best_scan, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::printf("[ timing   ] debian-extra: decompress %.3f s, scan %.3f s, ratio %.2f\n", best_plain,
-              best_scan, best_scan / best_plain);
-  // Issue 5's target; best of three runs of each keeps a busy machine's noise out.
-  EXPECT_LT(best_scan / best_plain, 1.5);
-}
+// Scan time against decompression time is measured by bench/scan_bench.cc.
 
 }  // namespace
 }  // namespace portcullis::scanner::image
