@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "oci/names.h"
 #include "proxy/registry_client.h"
@@ -121,7 +122,13 @@ int scan(const std::string& db_path, const std::string& target, const ScanFlags&
   }
   std::fprintf(stderr, "scanning %zu layers of %s ...\n", image->layers.size(), image->manifest_digest.c_str());
   auto t0 = std::chrono::steady_clock::now();
-  auto inv = scanner::image::scan_layers(image->layers);
+  bool tty = ::isatty(2);
+  auto inv = scanner::image::scan_layers(image->layers, {}, [&](std::size_t done, std::size_t total) {
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::fprintf(stderr, tty ? "\r  layer %zu/%zu read (%.1f s)" : "  layer %zu/%zu read (%.1f s)\n",
+                 done, total, secs);
+    if (tty && done == total) std::fputc('\n', stderr);
+  });
   if (!inv) {
     std::fprintf(stderr, "portcullis: scan failed: %s\n", inv.error().message.c_str());
     return 2;

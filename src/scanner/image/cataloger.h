@@ -109,7 +109,7 @@ std::unique_ptr<Cataloger> make_java_cataloger(const Limits& limits);
 
 // Scans with a chosen set of catalogers (tests, or a caller that wants only some).
 Result<Inventory> scan_layers_with(const std::vector<Layer>& layers, const Limits& limits,
-                                   CatalogerList catalogers);
+                                   CatalogerList catalogers, const Progress& progress = {});
 
 // ---- Pure parsers, exposed for tests ---------------------------------------
 

@@ -21,19 +21,20 @@ using Key = std::pair<std::size_t, std::string>;  // (cataloger, real path)
 
 }  // namespace
 
-Result<Inventory> scan_layers(const std::vector<Layer>& layers, const Limits& limits) {
-  return scan_layers_with(layers, limits, default_catalogers(limits));
+Result<Inventory> scan_layers(const std::vector<Layer>& layers, const Limits& limits,
+                              const Progress& progress) {
+  return scan_layers_with(layers, limits, default_catalogers(limits), progress);
 }
 
 Result<Inventory> scan_layers_with(const std::vector<Layer>& layers, const Limits& limits,
-                                   CatalogerList catalogers) {
+                                   CatalogerList catalogers, const Progress& progress) {
   detail::Matcher matcher;
   for (std::size_t i = 0; i < catalogers.size(); ++i) {
     for (const PathPattern& p : catalogers[i]->patterns()) matcher.add(i, p);
   }
   Inventory inventory;
   detail::Budget budget;
-  auto tree = walk_layers(layers, limits, matcher, catalogers, budget, inventory.warnings);
+  auto tree = walk_layers(layers, limits, matcher, catalogers, budget, inventory.warnings, progress);
   if (!tree) return tree.error();
 
   // What each cataloger found, per real file of the final image.

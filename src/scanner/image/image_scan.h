@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -66,9 +67,14 @@ struct Layer {
   std::filesystem::path path;  // the compressed or plain tar
 };
 
+// Called after each layer has been read (layers_done of layer_count), on the
+// scanning thread; for progress displays.
+using Progress = std::function<void(std::size_t layers_done, std::size_t layer_count)>;
+
 // Layers in order, bottom first. Errors: Errc::unsupported for a format it
 // cannot read, Errc::size_invalid for a bound exceeded (message says which),
 // Errc::manifest_invalid for a corrupt archive.
-Result<Inventory> scan_layers(const std::vector<Layer>& layers, const Limits& limits = {});
+Result<Inventory> scan_layers(const std::vector<Layer>& layers, const Limits& limits = {},
+                              const Progress& progress = {});
 
 }  // namespace portcullis::scanner::image

@@ -397,12 +397,13 @@ std::string Matcher::wanted_as(const std::string& path, std::size_t cataloger) c
 
 Result<Tree> walk_layers(const std::vector<Layer>& layers, const Limits& limits,
                          const Matcher& matcher, const CatalogerList& catalogers, Budget& budget,
-                         std::vector<std::string>& warnings) {
+                         std::vector<std::string>& warnings, const Progress& progress) {
   Tree tree;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     auto ok = walk_one(layers[i], static_cast<uint32_t>(i), limits, matcher, catalogers, budget,
                        tree, warnings);
     if (!ok) return ok.error();
+    if (progress) progress(i + 1, layers.size());
   }
   return tree;
 }

@@ -82,7 +82,8 @@ struct Budget {
 // Streams `layers` bottom first. Errors as scan_layers documents.
 Result<Tree> walk_layers(const std::vector<Layer>& layers, const Limits& limits,
                          const Matcher& matcher, const CatalogerList& catalogers, Budget& budget,
-                         std::vector<std::string>& warnings);
+                         std::vector<std::string>& warnings,
+                         const Progress& progress = {});
 
 // Resolves `path` in the final tree, following symlinks (absolute targets
 // start again at the image root; ".." stops at the root) and, for the last
