@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   serve->add_option("--listen", listen, "host:port to listen on (default 127.0.0.1:5000)");
   serve->add_option("--data", data_dir, "Data directory (default ./data)");
+  bool insecure_http = false;
+  serve->add_flag("--insecure-http", insecure_http,
+                  "Allow plain HTTP on a non-loopback address (http.insecure_allow_plain_http)");
 
   auto* check = app.add_subcommand("config", "Validate a configuration and print the effective values");
   check->add_option("--config", config_file, "YAML configuration file")->check(CLI::ExistingFile);
@@ -82,6 +85,7 @@ int main(int argc, char** argv) {
     config::apply_env(cfg);
     if (!listen.empty()) cfg.listen = listen;
     if (!data_dir.empty()) cfg.data_dir = data_dir;
+    if (insecure_http) cfg.insecure_allow_plain_http = true;
     config::validate(cfg);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "portcullis: configuration error: %s\n", e.what());

@@ -80,6 +80,14 @@ const std::vector<Key>& table() {
          PC_INT(shutdown_grace_seconds, 0, 3600)},
         {{"http.max_connections", "", "Connections beyond this are closed on accept."},
          PC_SIZE(max_connections, 1, 1000000)},
+        {{"http.insecure_allow_plain_http", "",
+          "Allow plain HTTP on a non-loopback address (no TLS: traffic readable and forgeable)."},
+         [](Config& c, const std::string& v) { c.insecure_allow_plain_http = parse_bool(v); }},
+        {{"tls.certificate", "",
+          "PEM certificate chain; with tls.key, serve HTTPS only. Re-read on SIGHUP."},
+         [](Config& c, const std::string& v) { c.tls_certificate = v; }},
+        {{"tls.key", "", "PEM private key (unencrypted) of tls.certificate. Re-read on SIGHUP."},
+         [](Config& c, const std::string& v) { c.tls_key = v; }},
         {{"limits.max_manifest_bytes", "", "Largest accepted manifest (413 SIZE_INVALID beyond)."},
          PC_SIZE(max_manifest_bytes, 1024, 4 << 20)},
         {{"limits.max_page_size", "", "Cap on `n` for tags/list and _catalog."},
@@ -88,6 +96,9 @@ const std::vector<Key>& table() {
          PC_SIZE(manifest_cache_bytes, 0, std::size_t{1} << 40)},
         {{"metadata.sqlite.path", "", "SQLite database file (default <data_dir>/metadata.db)."},
          [](Config& c, const std::string& v) { c.sqlite_path = v; }},
+        {{"metadata.postgres.url", "",
+          "PostgreSQL URL (postgresql://user@host:port/db); set, it replaces SQLite."},
+         [](Config& c, const std::string& v) { c.postgres_url = v; }},
         {{"scanner.scan_on_push", "", "Scan every pushed image for vulnerabilities."},
          [](Config& c, const std::string& v) { c.scan_on_push = parse_bool(v); }},
         {{"scanner.workers", "", "Scans running at once."}, PC_SIZE(scan_workers, 1, 64)},
@@ -207,6 +218,9 @@ HostPort parse_listen(const std::string& listen) {
 void validate(const Config& cfg) {
   parse_listen(cfg.listen);
   if (cfg.data_dir.empty()) throw std::runtime_error("data_dir must not be empty");
+  if (cfg.tls_certificate.empty() != cfg.tls_key.empty()) {
+    throw std::runtime_error("tls.certificate and tls.key must be set together");
+  }
 }
 
 }  // namespace portcullis::config

@@ -26,12 +26,16 @@ struct Config {
   std::size_t max_page_size = 10000;
   std::size_t manifest_cache_bytes = 64 * 1024 * 1024;
   std::string sqlite_path;  // empty: <data_dir>/metadata.db
+  std::string postgres_url;  // libpq URL; non-empty selects PostgreSQL instead of SQLite
   bool scan_on_push = true;
   std::size_t scan_workers = 1;
   std::string advisory_db_path;  // empty: <data_dir>/advisories.db
   int rematch_interval_seconds = 30;
   std::size_t scan_max_uncompressed_mib = 16 * 1024;
   std::size_t scan_max_entries = 2'000'000;
+  std::string tls_certificate;  // PEM chain; with tls_key, serve HTTPS only
+  std::string tls_key;          // PEM private key, unencrypted
+  bool insecure_allow_plain_http = false;  // plain HTTP on a non-loopback address
 
   std::string effective_advisory_db_path() const;
 

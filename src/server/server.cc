@@ -1,12 +1,14 @@
 #include "server/server.h"
 
 #include <filesystem>
+#include <memory>
 
 #include <boost/asio/ip/address.hpp>
 #include <spdlog/spdlog.h>
 
 #include "api/registry_handler.h"
 #include "base/log.h"
+#include "metadata/postgres/postgres_store.h"
 #include "metadata/sqlite/sqlite_store.h"
 #include "net/server.h"
 #include "scanner/advisories/database.h"
@@ -26,16 +28,35 @@ int serve(const config::Config& cfg) {
   try {
     config::validate(cfg);
     auto hp = config::parse_listen(cfg.listen);
-    // Until authentication exists every client is anonymous: only loopback.
-    if (!is_loopback(hp.host)) {
-      spdlog::error(
-          "refusing to listen on {}: anonymous plain-HTTP access is only allowed on loopback",
+    bool tls = !cfg.tls_certificate.empty();
+    if (!tls && !is_loopback(hp.host)) {
+      if (!cfg.insecure_allow_plain_http) {
+        spdlog::error(
+            "refusing to listen on {}: plain HTTP is only allowed on loopback; configure "
+            "tls.certificate and tls.key, or pass --insecure-http "
+            "(http.insecure_allow_plain_http) to accept plain HTTP anyway",
+            cfg.listen);
+        return 2;
+      }
+      spdlog::warn(
+          "INSECURE: serving plain HTTP on {}: anyone on the network can read and alter "
+          "registry traffic (http.insecure_allow_plain_http is set)",
           cfg.listen);
-      return 2;
     }
     std::filesystem::create_directories(cfg.data_dir);
     storage::FilesystemBlobStore blobs(cfg.data_dir);
-    metadata::SqliteStore meta(cfg.effective_sqlite_path());
+    std::unique_ptr<metadata::MetadataStore> meta_store;
+    if (cfg.postgres_url.empty()) {
+      meta_store = std::make_unique<metadata::SqliteStore>(cfg.effective_sqlite_path());
+    } else {
+      metadata::PostgresOptions pg;
+      pg.url = cfg.postgres_url;
+      // Every thread that may block on the database gets its own connection.
+      pg.pool_size = cfg.worker_threads + cfg.scan_workers;
+      meta_store = std::make_unique<metadata::PostgresStore>(pg);
+      spdlog::info("metadata: PostgreSQL, {} connections", pg.pool_size);
+    }
+    metadata::MetadataStore& meta = *meta_store;
     api::ManifestCache cache(cfg.manifest_cache_bytes);
     api::Metrics metrics;
     SystemClock clock;
@@ -68,9 +89,11 @@ int serve(const config::Config& cfg) {
     net_options.io_timeout = std::chrono::seconds(cfg.io_timeout_seconds);
     net_options.shutdown_grace = std::chrono::seconds(cfg.shutdown_grace_seconds);
     net_options.max_connections = cfg.max_connections;
+    net_options.tls = {cfg.tls_certificate, cfg.tls_key};
     net::Server server(net_options, handler);
     server.bind();
-    spdlog::info("portcullis listening on {}:{} (data {})", hp.host, server.port(), cfg.data_dir);
+    spdlog::info("portcullis listening on {}:{} ({}, data {})", hp.host, server.port(),
+                 tls ? "https" : "http", cfg.data_dir);
     server.run();
     spdlog::info("portcullis stopped");
     return 0;

@@ -889,6 +889,22 @@ class BlobReadTest(RegistryTestCase):
                                  "416 should carry Content-Range: bytes */size: %r" % r)
         self.assert_alive()
 
+    def test_client_closing_mid_download_does_not_kill_the_server(self):
+        # A blob larger than the socket buffers, abandoned after the first bytes:
+        # sendfile(2) then hits a closed socket (EPIPE, and SIGPIPE unless ignored).
+        big = os.urandom(32 * 1024 * 1024)
+        digest = self.push_blob(big)
+        for _ in range(3):
+            s = socket.create_connection(("127.0.0.1", self.port))
+            s.sendall(("GET /v2/%s/blobs/%s HTTP/1.1\r\nHost: x\r\n\r\n"
+                       % (self.repo, digest)).encode())
+            self.assertTrue(s.recv(4096))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            s.close()  # RST: the server's next write fails at once
+        time.sleep(0.3)
+        self.assert_alive()
+        self.assert_blob(digest, big)
+
     def test_range_with_unknown_unit_is_ignored_and_full_blob_served(self):
         # RFC 9110 14.2: an origin server MUST ignore a Range with a unit it does not understand.
         r = self.req("GET", self.path, headers={"Range": "items=0-5"})

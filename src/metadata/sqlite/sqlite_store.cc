@@ -72,8 +72,9 @@ SqliteStore::SqliteStore(const std::filesystem::path& path) {
           "database schema version {} is newer than this binary ({})", version, all.size()));
     }
     for (int v = version; v < static_cast<int>(all.size()); ++v) {
-      std::string sql = fmt::format("BEGIN IMMEDIATE; {} PRAGMA user_version={}; COMMIT;",
-                                    all[static_cast<std::size_t>(v)], v + 1);
+      std::string sql =
+          fmt::format("BEGIN IMMEDIATE; {} PRAGMA user_version={}; COMMIT;",
+                      all[static_cast<std::size_t>(v)].for_engine(Engine::sqlite), v + 1);
       char* err = nullptr;
       if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
         std::string msg = err ? err : "unknown";

@@ -105,6 +105,7 @@ TEST(ConfigKeys, EveryKeyHasAnEnvironmentNameAndHelp) {
   EXPECT_TRUE(paths.count("http.io_threads"));
   EXPECT_TRUE(envs.count("PORTCULLIS_HTTP_IO_THREADS"));
   EXPECT_TRUE(envs.count("PORTCULLIS_METADATA_SQLITE_PATH"));
+  EXPECT_TRUE(envs.count("PORTCULLIS_METADATA_POSTGRES_URL"));
 }
 
 // --- YAML file ------------------------------------------------------------------
@@ -279,6 +280,40 @@ TEST(Validate, RejectsABadListenAddressOrEmptyDataDir) {
   Config no_data;
   no_data.data_dir = "";
   EXPECT_THROW(validate(no_data), std::runtime_error);
+}
+
+TEST(Validate, TlsCertificateAndKeyComeTogether) {
+  Config only_cert;
+  only_cert.tls_certificate = "/etc/portcullis/tls.crt";
+  EXPECT_THROW(validate(only_cert), std::runtime_error);
+  Config only_key;
+  only_key.tls_key = "/etc/portcullis/tls.key";
+  EXPECT_THROW(validate(only_key), std::runtime_error);
+  Config both = only_cert;
+  both.tls_key = "/etc/portcullis/tls.key";
+  EXPECT_NO_THROW(validate(both));
+}
+
+TEST(ConfigDefaults, NoTlsAndNoInsecurePlainHttp) {
+  Config cfg;
+  EXPECT_TRUE(cfg.tls_certificate.empty());
+  EXPECT_TRUE(cfg.tls_key.empty());
+  EXPECT_FALSE(cfg.insecure_allow_plain_http);
+}
+
+TEST_F(ConfigFileTest, TlsAndInsecureKeysFromFileAndEnvironment) {
+  Config cfg;
+  apply_file(cfg, Write("tls:\n  certificate: /a.crt\n  key: /a.key\nhttp:\n  insecure_allow_plain_http: true\n"));
+  EXPECT_EQ(cfg.tls_certificate, "/a.crt");
+  EXPECT_EQ(cfg.tls_key, "/a.key");
+  EXPECT_TRUE(cfg.insecure_allow_plain_http);
+  ScopedEnv cert("PORTCULLIS_TLS_CERTIFICATE", "/b.crt");
+  ScopedEnv key("PORTCULLIS_TLS_KEY", "/b.key");
+  ScopedEnv insecure("PORTCULLIS_HTTP_INSECURE_ALLOW_PLAIN_HTTP", "false");
+  apply_env(cfg);
+  EXPECT_EQ(cfg.tls_certificate, "/b.crt");
+  EXPECT_EQ(cfg.tls_key, "/b.key");
+  EXPECT_FALSE(cfg.insecure_allow_plain_http);
 }
 
 }  // namespace
