@@ -12,35 +12,6 @@
 
 namespace portcullis::metadata {
 
-// A prepared statement borrowed from the cache; reset on destruction.
-class SqliteStore::Stmt {
- public:
-  explicit Stmt(sqlite3_stmt* s) : s_(s) {}
-  ~Stmt() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  Stmt& bind(int i, std::string_view v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& bind(int i, int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  // SQLITE_ROW, SQLITE_DONE or an error code.
-  int step() { return sqlite3_step(s_); }
-  std::string text(int col) {
-    auto p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col))) : std::string();
-  }
-  int64_t integer(int col) { return sqlite3_column_int64(s_, col); }
-
- private:
-  sqlite3_stmt* s_;
-};
 
 namespace {
 int64_t now_seconds() {
@@ -50,86 +21,36 @@ int64_t now_seconds() {
 }
 }  // namespace
 
-SqliteStore::SqliteStore(const std::filesystem::path& path) {
-  int rc = sqlite3_open_v2(path.c_str(), &db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    throw std::runtime_error(fmt::format("cannot open {}: {}", path.string(), msg));
+SqliteStore::SqliteStore(const std::filesystem::path& path)
+    : db_(path, {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"},
+          "metadata", "metadata store error") {
+  int version = db_.user_version();
+  const auto& all = migrations();
+  if (version > static_cast<int>(all.size())) {
+    throw std::runtime_error(fmt::format(
+        "database schema version {} is newer than this binary ({})", version, all.size()));
   }
-  // The destructor does not run when the constructor throws: close here.
-  try {
-    sqlite3_busy_timeout(db_, 5000);
-    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                               "PRAGMA foreign_keys=ON"}) {
-      if (!exec(pragma)) throw std::runtime_error(fmt::format("{} failed", pragma));
-    }
-    int version = schema_version();
-    const auto& all = migrations();
-    if (version > static_cast<int>(all.size())) {
-      throw std::runtime_error(fmt::format(
-          "database schema version {} is newer than this binary ({})", version, all.size()));
-    }
-    for (int v = version; v < static_cast<int>(all.size()); ++v) {
-      std::string sql =
-          fmt::format("BEGIN IMMEDIATE; {} PRAGMA user_version={}; COMMIT;",
-                      all[static_cast<std::size_t>(v)].for_engine(Engine::sqlite), v + 1);
-      char* err = nullptr;
-      if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-        std::string msg = err ? err : "unknown";
-        sqlite3_free(err);
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw std::runtime_error(fmt::format("migration {} failed: {}", v + 1, msg));
-      }
-      spdlog::info("metadata: applied migration {}", v + 1);
-    }
-  } catch (...) {
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw;
+  for (int v = version; v < static_cast<int>(all.size()); ++v) {
+    db_.exec_transaction_or_throw(
+        fmt::format("{} PRAGMA user_version={};",
+                    all[static_cast<std::size_t>(v)].for_engine(Engine::sqlite), v + 1),
+        fmt::format("migration {}", v + 1));
+    spdlog::info("metadata: applied migration {}", v + 1);
   }
 }
 
-SqliteStore::~SqliteStore() {
-  for (auto& [sql, s] : stmts_) sqlite3_finalize(s);
-  sqlite3_close(db_);
-}
+SqliteStore::~SqliteStore() = default;
 
 int SqliteStore::schema_version() {
-  sqlite3_stmt* s = nullptr;
-  sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &s, nullptr);
-  int v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
-  sqlite3_finalize(s);
-  return v;
+  std::lock_guard lock(mu_);
+  return db_.user_version();
 }
 
-Error SqliteStore::fail(const char* what) {
-  spdlog::error("metadata: {}: {}", what, sqlite3_errmsg(db_));
-  return make_error(Errc::internal, "metadata store error");
-}
+Error SqliteStore::fail(const char* what) { return db_.fail(what); }
 
-SqliteStore::Stmt SqliteStore::prepare(const char* sql) {
-  auto it = stmts_.find(sql);
-  if (it != stmts_.end()) return Stmt(it->second);
-  sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK) {
-    // SQL text is a literal of this file: a failure here is a bug.
-    throw std::logic_error(fmt::format("bad SQL {}: {}", sql, sqlite3_errmsg(db_)));
-  }
-  stmts_.emplace(sql, s);
-  return Stmt(s);
-}
+SqliteDb::Stmt SqliteStore::prepare(const char* sql) { return db_.prepare(sql); }
 
-Result<void> SqliteStore::exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    spdlog::error("metadata: {}: {}", sql, err ? err : "?");
-    sqlite3_free(err);
-    return make_error(Errc::internal, "metadata store error");
-  }
-  return {};
-}
+Result<void> SqliteStore::exec(const char* sql) { return db_.exec(sql); }
 
 Result<std::optional<int64_t>> SqliteStore::find_repo(std::string_view repo) {
   auto s = prepare("SELECT id FROM repositories WHERE name = ?");
@@ -147,7 +68,7 @@ Result<int64_t> SqliteStore::ensure_repo(std::string_view repo) {
   auto s = prepare("INSERT INTO repositories (name, created_at) VALUES (?, ?)");
   s.bind(1, repo).bind(2, now_seconds());
   if (s.step() != SQLITE_DONE) return fail("insert repository");
-  return sqlite3_last_insert_rowid(db_);
+  return db_.last_insert_rowid();
 }
 
 Result<std::vector<std::string>> SqliteStore::list_repositories(std::string_view last,
@@ -212,7 +133,7 @@ Result<bool> SqliteStore::unlink_blob(std::string_view repo, std::string_view di
       "(SELECT id FROM repositories WHERE name = ?)");
   s.bind(1, digest).bind(2, repo);
   if (s.step() != SQLITE_DONE) return fail("unlink blob");
-  return sqlite3_changes(db_) > 0;
+  return db_.changes() > 0;
 }
 
 Result<void> SqliteStore::put_manifest(std::string_view repo, const ManifestRecord& m,
@@ -289,7 +210,7 @@ Result<bool> SqliteStore::delete_manifest(std::string_view repo, std::string_vie
       exec("ROLLBACK");
       return e;
     }
-    if (changed == 0) changed = sqlite3_changes(db_);
+    if (changed == 0) changed = db_.changes();
   }
   if (!exec("COMMIT")) return make_error(Errc::internal, "metadata store error");
   return changed > 0;
@@ -330,7 +251,7 @@ Result<bool> SqliteStore::delete_tag(std::string_view repo, std::string_view tag
       "DELETE FROM tags WHERE name = ? AND repo_id = (SELECT id FROM repositories WHERE name = ?)");
   s.bind(1, tag).bind(2, repo);
   if (s.step() != SQLITE_DONE) return fail("delete tag");
-  return sqlite3_changes(db_) > 0;
+  return db_.changes() > 0;
 }
 
 Result<std::vector<ManifestRecord>> SqliteStore::list_referrers(std::string_view repo,

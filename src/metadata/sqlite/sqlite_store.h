@@ -9,9 +9,7 @@
 #include <string>
 
 #include "metadata/metadata.h"
-
-struct sqlite3;
-struct sqlite3_stmt;
+#include "metadata/sqlite/sqlite_db.h"
 
 namespace portcullis::metadata {
 
@@ -63,16 +61,14 @@ class SqliteStore final : public MetadataStore {
   Result<std::vector<std::string>> unfinished_scans() override;
 
  private:
-  class Stmt;
-  Stmt prepare(const char* sql);
+  SqliteDb::Stmt prepare(const char* sql);
   Result<void> exec(const char* sql);
   Result<int64_t> ensure_repo(std::string_view repo);
   Result<std::optional<int64_t>> find_repo(std::string_view repo);
   Error fail(const char* what);
 
   std::mutex mu_;
-  sqlite3* db_ = nullptr;  // guarded by mu_
-  std::map<const char*, sqlite3_stmt*> stmts_;  // prepared once, keyed by SQL literal; guarded by mu_
+  SqliteDb db_;  // guarded by mu_
 };
 
 }  // namespace portcullis::metadata

@@ -82,121 +82,34 @@ std::string random_instance() {
 
 }  // namespace
 
-// A cached prepared statement; reset on destruction.
-class Store::Stmt {
- public:
-  explicit Stmt(sqlite3_stmt* s) : s_(s) {}
-  ~Stmt() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  Stmt& bind(int i, std::string_view v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& bind(int i, int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  Stmt& bind_null(int i) {
-    sqlite3_bind_null(s_, i);
-    return *this;
-  }
-  int step() { return sqlite3_step(s_); }
-  std::string text(int col) {
-    auto p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col)))
-             : std::string();
-  }
-  int64_t integer(int col) { return sqlite3_column_int64(s_, col); }
-  bool is_null(int col) { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
 
- private:
-  sqlite3_stmt* s_;
-};
-
-Store::Store(const std::filesystem::path& path) {
-  int rc =
-      sqlite3_open_v2(path.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    throw std::runtime_error(fmt::format("cannot open {}: {}", path.string(), msg));
-  }
-  try {
-    sqlite3_busy_timeout(db_, 5000);
+Store::Store(const std::filesystem::path& path)
     // The data can always be imported again: NORMAL durability is enough in WAL mode.
-    for (const char* pragma :
-         {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
-      if (!exec(pragma)) throw std::runtime_error(fmt::format("{} failed", pragma));
-    }
-    int version = 0;
-    {
-      auto s = prepare("PRAGMA user_version");
-      if (s.step() == SQLITE_ROW) version = static_cast<int>(s.integer(0));
-    }
-    if (version > kSchemaVersion) {
-      throw std::runtime_error(
-          fmt::format("advisory database schema version {} is newer than this binary ({})", version,
-                      kSchemaVersion));
-    }
-    if (version == 0) {
-      std::string sql = fmt::format(
-          "BEGIN IMMEDIATE; {} INSERT INTO meta VALUES ('instance', '{}'), ('generation', '0'); "
-          "PRAGMA user_version={}; COMMIT;",
-          kSchema, random_instance(), kSchemaVersion);
-      char* err = nullptr;
-      if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-        std::string msg = err ? err : "unknown";
-        sqlite3_free(err);
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw std::runtime_error(fmt::format("creating the advisory schema failed: {}", msg));
-      }
-    }
-    if (!refresh()) throw std::runtime_error("cannot read the advisory database version");
-  } catch (...) {
-    for (auto& [sql, s] : stmts_) sqlite3_finalize(s);
-    stmts_.clear();
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw;
+    : db_(path, {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"},
+          "advisories", "advisory database error") {
+  int version = db_.user_version();
+  if (version > kSchemaVersion) {
+    throw std::runtime_error(
+        fmt::format("advisory database schema version {} is newer than this binary ({})", version,
+                    kSchemaVersion));
   }
-}
-
-Store::~Store() {
-  for (auto& [sql, s] : stmts_) sqlite3_finalize(s);
-  sqlite3_close(db_);
-}
-
-Error Store::fail(const char* what) {
-  spdlog::error("advisories: {}: {}", what, sqlite3_errmsg(db_));
-  return make_error(Errc::internal, fmt::format("advisory database error ({})", what));
-}
-
-Store::Stmt Store::prepare(const char* sql) {
-  auto it = stmts_.find(sql);
-  if (it != stmts_.end()) return Stmt(it->second);
-  sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK) {
-    // SQL text is a literal of this file: a failure here is a bug.
-    throw std::logic_error(fmt::format("bad SQL {}: {}", sql, sqlite3_errmsg(db_)));
+  if (version == 0) {
+    db_.exec_transaction_or_throw(
+        fmt::format("{} INSERT INTO meta VALUES ('instance', '{}'), ('generation', '0'); "
+                    "PRAGMA user_version={};",
+                    kSchema, random_instance(), kSchemaVersion),
+        "creating the advisory schema");
   }
-  stmts_.emplace(sql, s);
-  return Stmt(s);
+  if (!refresh()) throw std::runtime_error("cannot read the advisory database version");
 }
 
-Result<void> Store::exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    spdlog::error("advisories: {}: {}", sql, err ? err : "?");
-    sqlite3_free(err);
-    return make_error(Errc::internal, "advisory database error");
-  }
-  return {};
-}
+Store::~Store() = default;
+
+Error Store::fail(const char* what) { return db_.fail(what); }
+
+metadata::SqliteDb::Stmt Store::prepare(const char* sql) { return db_.prepare(sql); }
+
+Result<void> Store::exec(const char* sql) { return db_.exec(sql); }
 
 Result<void> Store::refresh() {
   auto s = prepare("SELECT key, value FROM meta WHERE key IN ('instance', 'generation')");
@@ -232,7 +145,7 @@ Result<std::unique_ptr<Store::Import>> Store::begin_import(const std::string& na
   }
   SourceInfo info;
   info.name = name;
-  return std::unique_ptr<Import>(new Import(this, sqlite3_last_insert_rowid(db_), std::move(info)));
+  return std::unique_ptr<Import>(new Import(this, db_.last_insert_rowid(), std::move(info)));
 }
 
 Store::Import::~Import() {
@@ -254,7 +167,7 @@ Result<void> Store::Import::add(const Advisory& adv) {
     s.bind(1, source_id_).bind(2, adv.id).bind(3, adv.modified).bind(4, adv.published);
     s.bind(5, adv.withdrawn).bind(6, adv.summary).bind(7, adv.rating);
     if (s.step() != SQLITE_DONE) return st.fail("insert advisory");
-    adv_row = sqlite3_last_insert_rowid(st.db_);
+    adv_row = st.db_.last_insert_rowid();
   }
   for (std::size_t i = 0; i < adv.aliases.size(); ++i) {
     auto s = st.prepare("INSERT INTO aliases (advisory_id, seq, alias) VALUES (?, ?, ?)");
@@ -291,7 +204,7 @@ Result<void> Store::Import::add(const Advisory& adv) {
           .bind(4, a.status)
           .bind(5, a.rating);
       if (s.step() != SQLITE_DONE) return st.fail("insert affected");
-      aff_row = sqlite3_last_insert_rowid(st.db_);
+      aff_row = st.db_.last_insert_rowid();
     }
     for (const std::string& v : a.versions) {
       auto s = st.prepare("INSERT INTO affected_versions (affected_id, version) VALUES (?, ?)");
@@ -305,7 +218,7 @@ Result<void> Store::Import::add(const Advisory& adv) {
         auto s = st.prepare("INSERT INTO ranges (affected_id, type) VALUES (?, ?)");
         s.bind(1, aff_row).bind(2, range.type);
         if (s.step() != SQLITE_DONE) return st.fail("insert range");
-        range_row = sqlite3_last_insert_rowid(st.db_);
+        range_row = st.db_.last_insert_rowid();
       }
       for (std::size_t i = 0; i < range.events.size(); ++i) {
         auto s = st.prepare(

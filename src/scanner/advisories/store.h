@@ -27,11 +27,10 @@
 #include <vector>
 
 #include "base/error.h"
+#include "metadata/sqlite/sqlite_db.h"
 #include "scanner/advisories/database.h"
 #include "scanner/advisories/record.h"
 
-struct sqlite3;
-struct sqlite3_stmt;
 
 namespace portcullis::scanner::advisories {
 
@@ -87,14 +86,12 @@ class Store {
   Result<StoredData> load();
 
  private:
-  class Stmt;
-  Stmt prepare(const char* sql);
+  metadata::SqliteDb::Stmt prepare(const char* sql);
   Result<void> exec(const char* sql);
   Error fail(const char* what);
   Result<StoredData> load_snapshot();
 
-  sqlite3* db_ = nullptr;
-  std::map<const char*, sqlite3_stmt*> stmts_;  // prepared once, keyed by SQL literal
+  metadata::SqliteDb db_;
   std::string instance_;
   uint64_t generation_ = 0;
   std::string data_version_;
