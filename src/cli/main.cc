@@ -25,7 +25,9 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   serve->add_option("--listen", listen, "host:port to listen on (default 127.0.0.1:5000)");
   serve->add_option("--data", data_dir, "Data directory (default ./data)");
-  bool insecure_http = false;
+  bool insecure_http = false, insecure_anonymous = false;
+  serve->add_flag("--insecure-anonymous", insecure_anonymous,
+                  "Serve a non-loopback address to anonymous clients (http.insecure_allow_anonymous)");
   serve->add_flag("--insecure-http", insecure_http,
                   "Allow plain HTTP on a non-loopback address (http.insecure_allow_plain_http)");
 
@@ -86,6 +88,7 @@ int main(int argc, char** argv) {
     if (!listen.empty()) cfg.listen = listen;
     if (!data_dir.empty()) cfg.data_dir = data_dir;
     if (insecure_http) cfg.insecure_allow_plain_http = true;
+    if (insecure_anonymous) cfg.insecure_allow_anonymous = true;
     config::validate(cfg);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "portcullis: configuration error: %s\n", e.what());

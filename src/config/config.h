@@ -36,6 +36,7 @@ struct Config {
   std::string tls_certificate;  // PEM chain; with tls_key, serve HTTPS only
   std::string tls_key;          // PEM private key, unencrypted
   bool insecure_allow_plain_http = false;  // plain HTTP on a non-loopback address
+  bool insecure_allow_anonymous = false;   // serve a non-loopback address without authentication
 
   std::string effective_advisory_db_path() const;
 

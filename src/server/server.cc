@@ -29,6 +29,22 @@ int serve(const config::Config& cfg) {
     config::validate(cfg);
     auto hp = config::parse_listen(cfg.listen);
     bool tls = !cfg.tls_certificate.empty();
+    // Authentication does not exist yet: every client is anonymous and may push,
+    // so a non-loopback address needs the operator's explicit consent, TLS or not.
+    if (!is_loopback(hp.host)) {
+      if (!cfg.insecure_allow_anonymous) {
+        spdlog::error(
+            "refusing to listen on {}: authentication is not available yet, so every client "
+            "would be anonymous with push and delete rights; only loopback addresses are allowed "
+            "unless --insecure-anonymous (http.insecure_allow_anonymous) is given",
+            cfg.listen);
+        return 2;
+      }
+      spdlog::warn(
+          "INSECURE: serving {} to anonymous clients: anyone who can reach it may push and delete "
+          "(http.insecure_allow_anonymous is set)",
+          cfg.listen);
+    }
     if (!tls && !is_loopback(hp.host)) {
       if (!cfg.insecure_allow_plain_http) {
         spdlog::error(

@@ -216,6 +216,17 @@ start_rc() {
   echo "$rc"
 }
 rc=$(start_rc --listen 0.0.0.0:0)
+[ "$rc" = 2 ] || fail "0.0.0.0 without consent exited $rc: $(cat "$WORK/rules.log")"
+grep -q 'refusing to listen on 0.0.0.0:0: authentication is not available yet' "$WORK/rules.log" ||
+  fail "refusal message: $(cat "$WORK/rules.log")"
+grep -q -- '--insecure-anonymous' "$WORK/rules.log" || fail "refusal does not name --insecure-anonymous"
+rc=0
+PORTCULLIS_TLS_CERTIFICATE=$PKI/server.crt PORTCULLIS_TLS_KEY=$PKI/server.key \
+  timeout 10 "$BIN" serve --listen 0.0.0.0:0 --data "$WORK/rules" >"$WORK/rules.log" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q 'authentication is not available yet' "$WORK/rules.log" ||
+  fail "TLS on 0.0.0.0 without --insecure-anonymous: $rc $(cat "$WORK/rules.log")"
+pass "a non-loopback address is refused (exit 2) without --insecure-anonymous, with or without TLS"
+rc=$(start_rc --listen 0.0.0.0:0 --insecure-anonymous)
 [ "$rc" = 2 ] || fail "0.0.0.0 without TLS exited $rc: $(cat "$WORK/rules.log")"
 grep -q 'refusing to listen on 0.0.0.0:0: plain HTTP is only allowed on loopback' "$WORK/rules.log" ||
   fail "refusal message: $(cat "$WORK/rules.log")"
@@ -228,6 +239,7 @@ pass "plain HTTP on 0.0.0.0 is refused (exit 2) with a message naming TLS and --
 touch "$WORK/not-a-dir"
 rc=0
 PORTCULLIS_TLS_CERTIFICATE=$PKI/server.crt PORTCULLIS_TLS_KEY=$WORK/missing.key \
+  PORTCULLIS_HTTP_INSECURE_ALLOW_ANONYMOUS=true \
   timeout 10 "$BIN" serve --listen 0.0.0.0:0 --data "$WORK/rules" >"$WORK/rules.log" 2>&1 || rc=$?
 [ "$rc" = 1 ] || fail "TLS on 0.0.0.0 exited $rc: $(cat "$WORK/rules.log")"
 grep -q "tls: cannot load private key '$WORK/missing.key'" "$WORK/rules.log" ||
@@ -236,12 +248,13 @@ grep -q 'refusing to listen' "$WORK/rules.log" && fail "TLS on 0.0.0.0 was refus
 pass "with TLS (PORTCULLIS_TLS_*) a non-loopback address passes the rule; a missing key fails start-up clearly"
 
 rc=0
-timeout 10 "$BIN" serve --listen 0.0.0.0:0 --insecure-http --data "$WORK/not-a-dir/x" \
+timeout 10 "$BIN" serve --listen 0.0.0.0:0 --insecure-http --insecure-anonymous --data "$WORK/not-a-dir/x" \
   >"$WORK/rules.log" 2>&1 || rc=$?
 [ "$rc" = 1 ] || fail "--insecure-http exited $rc: $(cat "$WORK/rules.log")"
 grep -q 'INSECURE: serving plain HTTP on 0.0.0.0:0' "$WORK/rules.log" || fail "no insecure warning"
 rc=0
-PORTCULLIS_HTTP_INSECURE_ALLOW_PLAIN_HTTP=true timeout 10 "$BIN" serve --listen 0.0.0.0:0 \
+PORTCULLIS_HTTP_INSECURE_ALLOW_PLAIN_HTTP=true PORTCULLIS_HTTP_INSECURE_ALLOW_ANONYMOUS=true \
+  timeout 10 "$BIN" serve --listen 0.0.0.0:0 \
   --data "$WORK/not-a-dir/x" >"$WORK/rules.log" 2>&1 || rc=$?
 [ "$rc" = 1 ] && grep -q 'INSECURE' "$WORK/rules.log" || fail "env insecure flag: $rc $(cat "$WORK/rules.log")"
 pass "--insecure-http / PORTCULLIS_HTTP_INSECURE_ALLOW_PLAIN_HTTP allow plain HTTP off loopback with a loud warning"
