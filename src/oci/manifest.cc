@@ -112,14 +112,44 @@ std::string Manifest::referrer_artifact_type() const {
   return {};
 }
 
-std::vector<Digest> Manifest::required_blobs() const {
-  std::vector<Digest> out;
-  if (config) out.push_back(config->digest);
+std::vector<const Descriptor*> Manifest::required_blob_descriptors() const {
+  std::vector<const Descriptor*> out;
+  if (config) out.push_back(&*config);
   for (const auto& l : layers) {
     if (!l.urls.empty() || l.media_type == media::kDockerForeignLayer) continue;
-    out.push_back(l.digest);
+    out.push_back(&l);
   }
   return out;
+}
+
+std::vector<Digest> Manifest::required_blobs() const {
+  std::vector<Digest> out;
+  for (const Descriptor* d : required_blob_descriptors()) out.push_back(d->digest);
+  return out;
+}
+
+const Descriptor* Manifest::find_platform(const Platform& want) const {
+  for (const auto& d : manifests) {
+    if (d.platform && d.platform->os == want.os && d.platform->architecture == want.architecture &&
+        (want.variant.empty() || d.platform->variant == want.variant)) {
+      return &d;
+    }
+  }
+  return nullptr;
+}
+
+Platform parse_platform(std::string_view text) {
+  Platform p{"linux", "amd64", ""};
+  auto a = text.find('/');
+  if (a == std::string_view::npos) {
+    if (!text.empty()) p.os = std::string(text);
+    return p;
+  }
+  p.os = std::string(text.substr(0, a));
+  auto b = text.find('/', a + 1);
+  p.architecture = std::string(text.substr(a + 1, b == std::string_view::npos ? b : b - a - 1));
+  if (b != std::string_view::npos) p.variant = std::string(text.substr(b + 1));
+  return p;
 }
 
 Result<Manifest> parse_manifest(std::string_view bytes, std::string_view content_type) {

@@ -48,7 +48,14 @@ struct Manifest {
   // Blobs that must exist in the repository for this manifest to be accepted
   // (config and layers, except foreign / non-distributable layers with URLs).
   std::vector<Digest> required_blobs() const;
+  // The same blobs as their descriptors (digest and declared size).
+  std::vector<const Descriptor*> required_blob_descriptors() const;
+  // The child of an index for a platform (variant ignored when empty); null if none.
+  const Descriptor* find_platform(const Platform& platform) const;
 };
+
+// "os/arch[/variant]"; missing parts default to linux / amd64.
+Platform parse_platform(std::string_view text);
 
 // content_type is the request's Content-Type (may be empty).
 Result<Manifest> parse_manifest(std::string_view bytes, std::string_view content_type);

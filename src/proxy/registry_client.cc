@@ -1,6 +1,7 @@
 #include "proxy/registry_client.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <algorithm>
 #include <map>
 #include <unistd.h>
@@ -23,22 +24,15 @@ constexpr const char* kAccept =
     "application/vnd.docker.distribution.manifest.list.v2+json, "
     "application/vnd.docker.distribution.manifest.v2+json";
 
-std::string base64(const std::string& in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
-  }
-  return out;
+// "Basic <base64(user:password)>" (RFC 7617), encoded by OpenSSL.
+std::string basic_auth(const std::string& user, const std::string& password) {
+  std::string plain = user + ":" + password;
+  std::string out(4 * ((plain.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(plain.data()),
+                          static_cast<int>(plain.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return "Basic " + out;
 }
 
 // Parses `Bearer realm="…",service="…",scope="…"` into its parameters.
@@ -95,7 +89,7 @@ Result<void> RegistryClient::authenticate(const std::string& challenge, const st
                     enc(fmt::format("repository:{}:pull", repository));
   net::ClientRequest req{"GET", url, {}};
   if (!options_.username.empty()) {
-    req.headers.emplace_back("Authorization", "Basic " + base64(options_.username + ":" + options_.password));
+    req.headers.emplace_back("Authorization", basic_auth(options_.username, options_.password));
   }
   auto r = http_.send(req);
   if (!r) return r.error();
@@ -125,7 +119,7 @@ Result<net::ClientResponse> RegistryClient::get(
     if (same_host && !bearer_.empty() && bearer_repo_ == repository) {
       req.headers.emplace_back("Authorization", "Bearer " + bearer_);
     } else if (same_host && !options_.username.empty() && bearer_.empty()) {
-      req.headers.emplace_back("Authorization", "Basic " + base64(options_.username + ":" + options_.password));
+      req.headers.emplace_back("Authorization", basic_auth(options_.username, options_.password));
     }
     auto r = http_.send(req, sink);
     if (!r) return r;
@@ -207,13 +201,7 @@ Result<uint64_t> RegistryClient::download_blob(const std::string& repository, co
 Result<PulledImage> pull_image(const oci::ImageReference& ref, const std::string& platform,
                                const std::filesystem::path& dir, ClientOptions options) {
   RegistryClient client(ref.registry, std::move(options));
-  std::string os = "linux", arch = "amd64", variant;
-  if (auto a = platform.find('/'); a != std::string::npos) {
-    os = platform.substr(0, a);
-    auto b = platform.find('/', a + 1);
-    arch = platform.substr(a + 1, b == std::string::npos ? std::string::npos : b - a - 1);
-    if (b != std::string::npos) variant = platform.substr(b + 1);
-  }
+  const oci::Platform want = oci::parse_platform(platform);
   std::string reference = ref.digest ? ref.digest->str() : ref.tag;
   for (int depth = 0; depth < 4; ++depth) {
     auto m = client.manifest(ref.repository, reference);
@@ -221,14 +209,7 @@ Result<PulledImage> pull_image(const oci::ImageReference& ref, const std::string
     auto parsed = oci::parse_manifest(m->bytes, m->media_type);
     if (!parsed) return parsed.error();
     if (parsed->is_index()) {
-      const oci::Descriptor* next = nullptr;
-      for (const auto& d : parsed->manifests) {
-        if (d.platform && d.platform->os == os && d.platform->architecture == arch &&
-            (variant.empty() || d.platform->variant == variant)) {
-          next = &d;
-          break;
-        }
-      }
+      const oci::Descriptor* next = parsed->find_platform(want);
       if (!next) return make_error(Errc::manifest_unknown, fmt::format("no {} image in the index", platform));
       reference = next->digest.str();
       continue;

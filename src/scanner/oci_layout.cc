@@ -50,16 +50,7 @@ Result<LayoutImage> read_oci_layout(const fs::path& dir, const std::string& ref,
                       ref.empty() ? "index.json lists several images: name one with DIR:REF"
                                   : fmt::format("no image named '{}' in the layout", ref));
   }
-  std::string os = "linux", arch = "amd64", variant;
-  {
-    auto a = platform.find('/');
-    if (a != std::string::npos) {
-      os = platform.substr(0, a);
-      auto b = platform.find('/', a + 1);
-      arch = platform.substr(a + 1, b == std::string::npos ? std::string::npos : b - a - 1);
-      if (b != std::string::npos) variant = platform.substr(b + 1);
-    }
-  }
+  const oci::Platform want = oci::parse_platform(platform);
   oci::Digest digest = chosen->digest;
   for (int depth = 0; depth < 4; ++depth) {
     auto text = read_small(blob_path(dir, digest));
@@ -77,14 +68,7 @@ Result<LayoutImage> read_oci_layout(const fs::path& dir, const std::string& ref,
       }
       return out;
     }
-    const oci::Descriptor* next = nullptr;
-    for (const auto& d : m->manifests) {
-      if (d.platform && d.platform->os == os && d.platform->architecture == arch &&
-          (variant.empty() || d.platform->variant == variant)) {
-        next = &d;
-        break;
-      }
-    }
+    const oci::Descriptor* next = m->find_platform(want);
     if (!next) return make_error(Errc::manifest_unknown, fmt::format("no {} image in the index", platform));
     digest = next->digest;
   }

@@ -147,7 +147,11 @@ Result<Inventory> ScanQueue::inventory_of(const oci::Digest& digest, int depth) 
     Inventory all;
     for (const auto& child : m->manifests) {
       if (!oci::media::is_manifest_type(child.media_type)) continue;
-      auto inv = inventory_of(child.digest, depth + 1);
+      // Children are pushed (and scanned) before their index: reuse what is stored.
+      Result<Inventory> inv = make_error(Errc::internal, "");
+      auto stored = results_.get_scan(child.digest.str());
+      if (stored && *stored && (*stored)->status == "done") inv = inventory_from_json((*stored)->inventory);
+      if (!inv) inv = inventory_of(child.digest, depth + 1);
       if (!inv) {
         if (inv.error().code == Errc::unsupported) continue;  // e.g. an attestation manifest
         return inv.error();

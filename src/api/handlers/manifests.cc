@@ -124,25 +124,17 @@ net::Task<net::Response> get(Context& ctx, net::Exchange& ex, std::string_view r
 Result<void> store(Context& ctx, std::string_view repo, const oci::ManifestRef& ref,
                    const oci::Manifest& m, const oci::Digest& digest, const std::string& bytes) {
   std::vector<metadata::ManifestChild> children;
-  for (const auto& d : m.required_blobs()) {
-    auto linked = ctx.meta.linked_blob(repo, d.str());
+  // One lookup per blob: it must be in the repository, with the declared size.
+  for (const oci::Descriptor* d : m.required_blob_descriptors()) {
+    std::string digest_text = d->digest.str();
+    auto linked = ctx.meta.linked_blob(repo, digest_text);
     if (!linked) return linked.error();
-    if (!*linked) return make_error(Errc::manifest_blob_unknown, fmt::format("blob unknown: {}", d.str()));
-    children.push_back({d.str(), false});
-  }
-  if (m.config) {
-    auto size = ctx.meta.linked_blob(repo, m.config->digest.str());
-    if (size && *size && **size != m.config->size) {
-      return make_error(Errc::manifest_invalid, "config size does not match the stored blob");
-    }
-  }
-  for (const auto& l : m.layers) {
-    if (!l.urls.empty()) continue;
-    auto size = ctx.meta.linked_blob(repo, l.digest.str());
-    if (size && *size && **size != l.size) {
+    if (!*linked) return make_error(Errc::manifest_blob_unknown, fmt::format("blob unknown: {}", digest_text));
+    if (**linked != d->size) {
       return make_error(Errc::manifest_invalid,
-                        fmt::format("layer {} size does not match the stored blob", l.digest.str()));
+                        fmt::format("{} size does not match the stored blob", digest_text));
     }
+    children.push_back({std::move(digest_text), false});
   }
   for (const auto& d : m.manifests) {
     auto child = ctx.meta.get_manifest(repo, d.digest.str());
