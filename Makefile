@@ -5,7 +5,7 @@ TYPE ?= RelWithDebInfo
 LISTEN ?= 127.0.0.1:5000
 DATA ?= ./data
 
-.PHONY: all deps build run test asan bench bench-scan format clean
+.PHONY: all deps build run test asan bench bench-auth bench-scan format clean
 
 all: build
 
@@ -33,6 +33,11 @@ asan:
 bench: build
 	@scripts/install-deps.sh bench
 	bench/load.sh $(BUILD)/portcullis
+
+# The same load benchmark with authentication on (Bearer token on every request).
+bench-auth: build
+	@scripts/install-deps.sh bench
+	BENCH_AUTH=1 bench/load.sh $(BUILD)/portcullis
 
 # Scanner: import time, scan vs decompress ratio, matching 10,000 packages.
 bench-scan: build

@@ -30,6 +30,9 @@
 #   BENCH_SHA_SECONDS=2       openssl speed duration
 #   BENCH_KEEP=1              keep the temp dir (logs, wrk output) at exit
 #   BENCH_STRICT=1            exit 1 if any target is missed
+#   BENCH_AUTH=1              Portcullis with authentication on: every request
+#                             to it carries a Bearer token from its /token
+#                             endpoint (the path a docker/podman client takes)
 #   TMPDIR                    where the temp dir goes (needs ~4x the big blob)
 set -euo pipefail
 export LC_ALL=C
@@ -162,10 +165,25 @@ mkdir -p "$TMP/portcullis"
 # A private copy: a rebuild during the run must not change what is measured.
 cp "$BIN" "$TMP/portcullis/portcullis"
 BIN=$TMP/portcullis/portcullis
-PORTCULLIS_LOG_ACCESS_LOG=false "$BIN" serve --listen "127.0.0.1:${PORT[portcullis]}" \
+AUTH=${BENCH_AUTH:-0}
+BENCH_PASSWORD=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+PORTCULLIS_LOG_ACCESS_LOG=false PORTCULLIS_AUTH_ENABLED=$([ "$AUTH" = 1 ] && echo true || echo false) \
+  PORTCULLIS_AUTH_ADMIN_PASSWORD=$BENCH_PASSWORD PORTCULLIS_AUTH_TOKEN_LIFETIME_SECONDS=86400 \
+  "$BIN" serve --listen "127.0.0.1:${PORT[portcullis]}" \
   --data "$TMP/portcullis/data" >"$TMP/portcullis/stdout.log" 2>"$TMP/portcullis/stderr.log" </dev/null &
 PID[portcullis]=$!
 wait_up portcullis "${BASE[portcullis]}/v2/"
+# ah SERVER: sets AH to the extra curl/wrk arguments for that server.
+AH=()
+TOKEN=
+if [ "$AUTH" = 1 ]; then
+  scopes="scope=repository:$REPO:pull,push"
+  for r in $(seq 1 "$ROUNDS"); do scopes="$scopes&scope=repository:bench/push$r:pull,push"; done
+  TOKEN=$("${CURL[@]}" -u "admin:$BENCH_PASSWORD" "${BASE[portcullis]}/token?service=portcullis&$scopes" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])') || die "could not get a token"
+  log "authentication on: using a Bearer token for every Portcullis request"
+fi
+ah() { AH=(); if [ "$1" = portcullis ] && [ -n "$TOKEN" ]; then AH=(-H "Authorization: Bearer $TOKEN"); fi; }
 
 # Distribution: as tests/harness/reference-registry.sh, but quiet (warn level,
 # no access log, just like Portcullis here) and with the in-memory blob
@@ -243,13 +261,14 @@ wait_up nginx "${BASE[nginx]}/v2/$REPO/manifests/$TAG"
 push_blob() {
   local s=$1 file=$2 digest=$3 repo=${4:-$REPO} base loc url
   base=${BASE[$s]}
-  loc=$("${CURL[@]}" -o /dev/null -D - -X POST "$base/v2/$repo/blobs/uploads/" |
+  ah "$s"
+  loc=$("${CURL[@]}" "${AH[@]}" -o /dev/null -D - -X POST "$base/v2/$repo/blobs/uploads/" |
     awk 'tolower($1) == "location:" {sub(/\r$/, ""); print $2}')
   [ -n "$loc" ] || die "$s: POST /v2/$repo/blobs/uploads/ gave no Location"
   case "$loc" in http://*|https://*) url=$loc ;; *) url=$base$loc ;; esac
   case "$url" in *\?*) url="$url&digest=$digest" ;; *) url="$url?digest=$digest" ;; esac
   # Expect: off, as Go clients (docker, containerd, skopeo) do not send it.
-  "${CURL[@]}" -o "$TMP/$s/put.out" -w '%{http_code} %{time_total}\n' -X PUT \
+  "${CURL[@]}" "${AH[@]}" -o "$TMP/$s/put.out" -w '%{http_code} %{time_total}\n' -X PUT \
     -H 'Content-Type: application/octet-stream' -H 'Expect:' --data-binary @"$file" "$url"
 }
 for s in portcullis distribution; do
@@ -259,7 +278,8 @@ for s in portcullis distribution; do
     read -r code _ < <(push_blob "$s" "$C/$f" "sha256:$d")
     [ "$code" = 201 ] || { cat "$TMP/$s/put.out" >&2; die "$s: blob PUT of $f gave HTTP $code"; }
   done
-  code=$("${CURL[@]}" -o "$TMP/$s/put.out" -w '%{http_code}' -X PUT -H "Content-Type: $MANIFEST_TYPE" \
+  ah "$s"
+  code=$("${CURL[@]}" "${AH[@]}" -o "$TMP/$s/put.out" -w '%{http_code}' -X PUT -H "Content-Type: $MANIFEST_TYPE" \
     --data-binary @"$C/manifest" "${BASE[$s]}/v2/$REPO/manifests/$TAG")
   [ "$code" = 201 ] || { cat "$TMP/$s/put.out" >&2; die "$s: manifest PUT gave HTTP $code"; }
 done
@@ -267,12 +287,13 @@ done
 # --- verify that all three serve the same bytes (and warm caches) ---------------
 for s in "${SERVERS[@]}"; do
   b=${BASE[$s]}
-  ct=$("${CURL[@]}" -o "$TMP/$s/manifest.got" -w '%{content_type}' -H "Accept: $MANIFEST_TYPE" "$b/v2/$REPO/manifests/$TAG")
+  ah "$s"
+  ct=$("${CURL[@]}" "${AH[@]}" -o "$TMP/$s/manifest.got" -w '%{content_type}' -H "Accept: $MANIFEST_TYPE" "$b/v2/$REPO/manifests/$TAG")
   [ "$ct" = "$MANIFEST_TYPE" ] || die "$s: manifest Content-Type is '$ct'"
   cmp -s "$TMP/$s/manifest.got" "$C/manifest" || die "$s: manifest bytes differ"
   for f in small big; do
     d=$(sha256sum "$C/$f" | cut -d' ' -f1)
-    got=$("${CURL[@]}" "$b/v2/$REPO/blobs/sha256:$d" | sha256sum | cut -d' ' -f1)
+    got=$("${CURL[@]}" "${AH[@]}" "$b/v2/$REPO/blobs/sha256:$d" | sha256sum | cut -d' ' -f1)
     [ "$got" = "$d" ] || die "$s: blob $f digest mismatch"
   done
 done
@@ -320,7 +341,8 @@ run_wrk() {
   out=$TMP/$s/wrk.$metric.$round.txt
   alive "$s"
   t0=$(cpu_ticks "${PID[$s]}")
-  wrk -t"$t" -c"$c" -d"${SECONDS_PER}s" --latency -s "$TMP/report.lua" "$@" "$url" >"$out" 2>&1 ||
+  ah "$s"
+  wrk -t"$t" -c"$c" -d"${SECONDS_PER}s" --latency -s "$TMP/report.lua" "${AH[@]}" "$@" "$url" >"$out" 2>&1 ||
     { cat "$out" >&2; die "wrk failed against $s"; }
   t1=$(cpu_ticks "${PID[$s]}")
   alive "$s"
@@ -414,6 +436,7 @@ row() {  # row LABEL METRIC DECIMALS
 echo
 echo "Portcullis load benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(uname -r)  $(nproc) CPUs  load avg $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "portcullis $("$BIN" version 2>/dev/null | awk '{print $NF}'), $(docker-registry --version | awk '{print "distribution " $NF}'), $(nginx -v 2>&1 | sed 's|.*/|nginx |'), $(wrk -v 2>&1 | head -n1 | awk '{print "wrk " $2}')"
+[ "$AUTH" = 1 ] && echo "portcullis with authentication ON: every request carries a Bearer token (ES256 JWT)"
 echo "medians of $ROUNDS interleaved rounds, ${SECONDS_PER}s each; manifest: wrk -t$THREADS -c$CONNS; 1 MiB blob: -c$BLOB_CONNS; ${BIG_MIB} MiB blob: -c$BIG_CONNS"
 echo
 printf '%-34s %12s %12s %12s %8s %8s\n' metric portcullis distribution nginx "P/nginx" "P/dist"

@@ -16,8 +16,14 @@
 namespace portcullis::scanner {
 class ScanQueue;
 }
+namespace portcullis::auth {
+class Admin;
+}
 
 namespace portcullis::api {
+
+class AccessControl;
+class AuditRecorder;
 
 struct Options {
   std::size_t max_manifest_bytes = 4 * 1024 * 1024;  // larger manifest PUTs get 413 SIZE_INVALID
@@ -34,6 +40,9 @@ struct Context {
   const Clock& clock;
   Options options;
   scanner::ScanQueue* scans = nullptr;  // scan on push; null when scanning is off
+  AccessControl* access = nullptr;      // null: authentication disabled (loopback only)
+  auth::Admin* admin = nullptr;         // admin API; null when authentication is disabled
+  AuditRecorder* audit = nullptr;       // events outside metadata writes; null: not recorded
 };
 
 // Decoded query parameters (last value wins).

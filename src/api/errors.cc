@@ -25,6 +25,8 @@ ErrorMapping map_error(Errc code) {
     case Errc::denied: return {"DENIED", 403};
     case Errc::unsupported: return {"UNSUPPORTED", 405};
     case Errc::too_many_requests: return {"TOOMANYREQUESTS", 429};
+    case Errc::conflict: return {"CONFLICT", 409};
+    case Errc::invalid_request: return {"INVALID_REQUEST", 400};
     case Errc::unavailable: return {"UNAVAILABLE", 503};
     case Errc::internal: return {"UNKNOWN", 500};
   }

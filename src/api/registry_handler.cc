@@ -10,6 +10,7 @@
 #include "api/handlers/handlers.h"
 #include "api/handlers/util.h"
 #include "base/log.h"
+#include "oci/names.h"
 
 namespace portcullis::api {
 
@@ -42,6 +43,32 @@ net::Task<net::Response> RegistryHandler::handle(net::Exchange& ex) {
   co_return r;
 }
 
+namespace {
+
+// The action a repository route needs, by method.
+auth::Action required_action(RouteKind kind, http::verb method) {
+  bool read = method == http::verb::get || method == http::verb::head;
+  switch (kind) {
+    case RouteKind::manifest:
+    case RouteKind::blob:
+      if (read) return auth::Action::pull;
+      return method == http::verb::delete_ ? auth::Action::delete_ : auth::Action::push;
+    case RouteKind::upload_start:
+    case RouteKind::upload: return auth::Action::push;
+    default: return auth::Action::pull;
+  }
+}
+
+std::string scope_for(std::string_view repo, auth::Action action) {
+  // Clients ask for pull and push together when pushing; offer the same.
+  std::string_view actions = action == auth::Action::push      ? "pull,push"
+                             : action == auth::Action::delete_ ? "delete"
+                                                               : "pull";
+  return fmt::format("repository:{}:{}", repo, actions);
+}
+
+}  // namespace
+
 net::Task<net::Response> RegistryHandler::dispatch(net::Exchange& ex) {
   auto target = ex.header().target();
   auto split = split_target(std::string_view(target.data(), target.size()));
@@ -49,20 +76,68 @@ net::Task<net::Response> RegistryHandler::dispatch(net::Exchange& ex) {
   const auto& [path, query] = *split;
   Route route = match_route(path);
   switch (route.kind) {
-    case RouteKind::base: co_return co_await handle_base(ctx_, ex);
-    case RouteKind::catalog: co_return co_await handle_catalog(ctx_, ex, query);
+    case RouteKind::healthz:
+    case RouteKind::readyz:
+    case RouteKind::metrics: co_return co_await handle_health(ctx_, ex, route.kind);
+    case RouteKind::token: co_return co_await handle_token(ctx_, ex, query);
+    case RouteKind::unknown: co_return error(Errc::not_found, "no such endpoint");
+    default: break;
+  }
+
+  Principal who;
+  who.address = ex.remote_address();
+  if (!ctx_.access) {
+    who.unrestricted = true;
+  } else {
+    auto authenticated = co_await ctx_.access->authenticate(ex);
+    if (!authenticated) {
+      const Error& e = authenticated.error();
+      if (e.code == Errc::too_many_requests) {
+        auto r = error_response(e);
+        r.header("Retry-After", retry_after(e));
+        co_return r;
+      }
+      if (e.code != Errc::unauthorized) co_return error_response(e);
+      std::string scope;
+      if (!route.name.empty() && oci::valid_repository_name(route.name)) {
+        scope = scope_for(route.name, required_action(route.kind, ex.header().method()));
+      }
+      co_return ctx_.access->challenge(ex, scope, "invalid_token", e);
+    }
+    who = std::move(*authenticated);
+  }
+
+  switch (route.kind) {
+    case RouteKind::base:
+      // Any valid token will do (an anonymous one too, as Distribution does).
+      if (!who.authenticated() && !who.token) co_return ctx_.access->refuse(ex, who, "");
+      co_return co_await handle_base(ctx_, ex);
+    case RouteKind::catalog:
+      if (ctx_.access && !ctx_.access->may_list_catalog(who)) {
+        co_return ctx_.access->refuse(ex, who, "registry:catalog:*");
+      }
+      co_return co_await handle_catalog(ctx_, ex, query, who);
+    case RouteKind::admin: co_return co_await handle_admin(ctx_, ex, route.reference, query, who);
+    default: break;
+  }
+
+  // Repository routes: the name is checked before it is used in a scope.
+  if (auto bad = check_name(route.name)) co_return std::move(*bad);
+  auto action = required_action(route.kind, ex.header().method());
+  if (ctx_.access && !ctx_.access->permits(who, route.name, action)) {
+    co_return ctx_.access->refuse(ex, who, scope_for(route.name, action));
+  }
+  switch (route.kind) {
     case RouteKind::tags: co_return co_await handle_tags(ctx_, ex, route, query);
-    case RouteKind::manifest: co_return co_await handle_manifest(ctx_, ex, route);
-    case RouteKind::blob: co_return co_await handle_blob(ctx_, ex, route);
-    case RouteKind::upload_start: co_return co_await handle_upload_start(ctx_, ex, route, query);
+    case RouteKind::manifest: co_return co_await handle_manifest(ctx_, ex, route, who);
+    case RouteKind::blob: co_return co_await handle_blob(ctx_, ex, route, who);
+    case RouteKind::upload_start:
+      co_return co_await handle_upload_start(ctx_, ex, route, query, who);
     case RouteKind::upload: co_return co_await handle_upload(ctx_, ex, route, query);
     case RouteKind::referrers: co_return co_await handle_referrers(ctx_, ex, route, query);
     case RouteKind::vulnerabilities:
     case RouteKind::sbom: co_return co_await handle_scan_report(ctx_, ex, route, query);
-    case RouteKind::healthz:
-    case RouteKind::readyz:
-    case RouteKind::metrics: co_return co_await handle_health(ctx_, ex, route.kind);
-    case RouteKind::unknown: break;
+    default: break;
   }
   co_return error(Errc::not_found, "no such endpoint");
 }

@@ -14,6 +14,8 @@ std::string_view route_name(RouteKind kind) {
     case RouteKind::referrers: return "referrers";
     case RouteKind::vulnerabilities: return "vulnerabilities";
     case RouteKind::sbom: return "sbom";
+    case RouteKind::token: return "token";
+    case RouteKind::admin: return "admin";
     case RouteKind::healthz: return "healthz";
     case RouteKind::readyz: return "readyz";
     case RouteKind::metrics: return "metrics";
@@ -44,6 +46,7 @@ Route match_route(std::string_view path) {
   if (path == "/readyz") return {RouteKind::readyz, {}, {}};
   if (path == "/metrics") return {RouteKind::metrics, {}, {}};
   if (path == "/v2" || path == "/v2/") return {RouteKind::base, {}, {}};
+  if (path == "/token") return {RouteKind::token, {}, {}};
   if (path.starts_with("/api/v1/repositories/")) {
     std::string_view s = path.substr(21), name, rest;
     RouteKind kind = RouteKind::unknown;
@@ -59,6 +62,7 @@ Route match_route(std::string_view path) {
     }
     return r;
   }
+  if (path.starts_with("/api/v1/")) return {RouteKind::admin, {}, path.substr(8)};
   if (!path.starts_with("/v2/")) return r;
   std::string_view s = path.substr(4);
   if (s == "_catalog") return {RouteKind::catalog, {}, {}};

@@ -18,6 +18,8 @@ enum class RouteKind {
   referrers,     // /v2/<name>/referrers/<digest>
   vulnerabilities,  // /api/v1/repositories/<name>/manifests/<digest>/vulnerabilities
   sbom,             // /api/v1/repositories/<name>/manifests/<digest>/sbom
+  token,            // /token (Docker token service)
+  admin,            // /api/v1/<anything else>: reference is the path after /api/v1/
   healthz,
   readyz,
   metrics,

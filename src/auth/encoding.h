@@ -16,6 +16,10 @@ std::string base64url_encode(std::string_view bytes);
 // token cannot be altered without changing its signed text). nullopt otherwise.
 std::optional<std::string> base64url_decode(std::string_view text);
 
+// Standard base64 with padding (HTTP Basic credentials). Strict like
+// base64url_decode(); nullopt otherwise.
+std::optional<std::string> base64_decode(std::string_view text);
+
 // RFC 4648 base32 (A-Z2-7), without padding.
 std::string base32_encode(std::string_view bytes);
 

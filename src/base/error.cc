@@ -25,6 +25,8 @@ std::string_view errc_name(Errc code) {
     case Errc::denied: return "denied";
     case Errc::unsupported: return "unsupported";
     case Errc::too_many_requests: return "too_many_requests";
+    case Errc::conflict: return "conflict";
+    case Errc::invalid_request: return "invalid_request";
     case Errc::unavailable: return "unavailable";
     case Errc::internal: return "internal";
   }

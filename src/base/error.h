@@ -30,6 +30,8 @@ enum class Errc {
   denied,
   unsupported,            // method / media type the registry does not support
   too_many_requests,
+  conflict,               // the thing to create exists already (admin API)
+  invalid_request,        // malformed request outside the OCI routes (token, admin API)
   unavailable,            // shutting down / dependency down
   internal,               // a bug or an I/O failure; detail goes to the log only
 };

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/log.h"
+#include "cli/admin_commands.h"
 #include "cli/scan_commands.h"
 #include "config/config.h"
 #include "server/server.h"
@@ -63,12 +64,16 @@ int main(int argc, char** argv) {
   scan->add_flag("--insecure-tls", scan_flags.insecure_tls, "Do not verify the remote registry's TLS certificate");
   scan->add_option("--creds", scan_flags.creds, "USER:PASSWORD for the remote registry (default anonymous)");
 
+  // user, robot, namespace, member, tag-rule, audit
+  cli::AdminCommands admin_commands(app);
+
   CLI11_PARSE(app, argc, argv);
 
   if (*version) {
     std::printf("portcullis %s\n", PORTCULLIS_VERSION);
     return 0;
   }
+  if (auto rc = admin_commands.run()) return *rc;
   try {
     if (*db_import) return cli::db_import(db_path, files, source_name);
     if (*db_status) return cli::db_status(db_path);

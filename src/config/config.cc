@@ -71,7 +71,7 @@ const std::vector<Key>& table() {
         {{"http.worker_threads", "", "Threads for blocking work (disk, database)."},
          PC_SIZE(worker_threads, 1, 1024)},
         {{"http.header_limit_bytes", "", "Maximum size of request line plus headers (431 beyond)."},
-         PC_SIZE(header_limit_bytes, 1024, 1 << 20)},
+         PC_SIZE(header_limit_bytes, 1024, 60 * 1024)},
         {{"http.idle_timeout_seconds", "", "Close a keep-alive connection idle this long."},
          PC_INT(idle_timeout_seconds, 1, 86400)},
         {{"http.io_timeout_seconds", "", "Abort a request whose socket makes no progress this long."},
@@ -84,8 +84,39 @@ const std::vector<Key>& table() {
           "Allow plain HTTP on a non-loopback address (no TLS: traffic readable and forgeable)."},
          [](Config& c, const std::string& v) { c.insecure_allow_plain_http = parse_bool(v); }},
         {{"http.insecure_allow_anonymous", "",
-          "Serve a non-loopback address although every client is anonymous (no authentication yet)."},
+          "Serve a non-loopback address with auth.enabled=false (every client may push and delete)."},
          [](Config& c, const std::string& v) { c.insecure_allow_anonymous = parse_bool(v); }},
+        {{"auth.enabled", "",
+          "Require authentication (Docker token auth, RBAC, robots). Off: anonymous full access, loopback only."},
+         [](Config& c, const std::string& v) { c.auth_enabled = parse_bool(v); }},
+        {{"auth.admin_password", "",
+          "Password of the initial 'admin' created on first start (else auth.admin_password_file, else generated and logged once)."},
+         [](Config& c, const std::string& v) { c.admin_password = v; }},
+        {{"auth.admin_password_file", "", "File holding the initial admin password (first line)."},
+         [](Config& c, const std::string& v) { c.admin_password_file = v; }},
+        {{"auth.basic", "", "Also accept HTTP Basic credentials on /v2/ and /api/v1/ (besides tokens)."},
+         [](Config& c, const std::string& v) { c.auth_basic = parse_bool(v); }},
+        {{"auth.token.realm", "", "Token endpoint URL in challenges (default <scheme>://<Host>/token)."},
+         [](Config& c, const std::string& v) { c.token_realm = v; }},
+        {{"auth.token.service", "", "Service name: the tokens' audience and the `service` parameter."},
+         [](Config& c, const std::string& v) {
+           if (v.empty() || v.size() > 255) throw std::runtime_error("auth.token.service must be 1-255 characters");
+           c.token_service = v;
+         }},
+        {{"auth.token.issuer", "", "The tokens' `iss` claim."},
+         [](Config& c, const std::string& v) {
+           if (v.empty() || v.size() > 255) throw std::runtime_error("auth.token.issuer must be 1-255 characters");
+           c.token_issuer = v;
+         }},
+        {{"auth.token.key_file", "",
+          "ES256 (P-256) signing key, PEM; created if missing (default <data_dir>/token-key.pem). Share it between replicas."},
+         [](Config& c, const std::string& v) { c.token_key_file = v; }},
+        {{"auth.token.lifetime_seconds", "", "Lifetime of issued tokens."},
+         PC_INT(token_lifetime_seconds, 60, 86400)},
+        {{"auth.token.refresh_lifetime_seconds", "", "Lifetime of OAuth2 refresh tokens."},
+         PC_INT(refresh_lifetime_seconds, 60, 90 * 86400)},
+        {{"audit.pulls", "", "Record manifest pulls in the audit log (identical pulls within 1 s coalesced)."},
+         [](Config& c, const std::string& v) { c.audit_pulls = parse_bool(v); }},
         {{"tls.certificate", "",
           "PEM certificate chain; with tls.key, serve HTTPS only. Re-read on SIGHUP."},
          [](Config& c, const std::string& v) { c.tls_certificate = v; }},
@@ -174,6 +205,10 @@ std::string Config::effective_advisory_db_path() const {
 
 std::string Config::effective_sqlite_path() const {
   return sqlite_path.empty() ? data_dir + "/metadata.db" : sqlite_path;
+}
+
+std::string Config::effective_token_key_file() const {
+  return token_key_file.empty() ? data_dir + "/token-key.pem" : token_key_file;
 }
 
 void apply_file(Config& cfg, const std::string& path) {

@@ -37,6 +37,19 @@ struct Config {
   std::string tls_key;          // PEM private key, unencrypted
   bool insecure_allow_plain_http = false;  // plain HTTP on a non-loopback address
   bool insecure_allow_anonymous = false;   // serve a non-loopback address without authentication
+  bool auth_enabled = false;               // off: anonymous full access (loopback only)
+  std::string admin_password;              // initial admin password (first start)
+  std::string admin_password_file;
+  bool auth_basic = true;
+  std::string token_realm;  // empty: derived from the Host header
+  std::string token_service = "portcullis";
+  std::string token_issuer = "portcullis-token-service";
+  std::string token_key_file;  // empty: <data_dir>/token-key.pem
+  int token_lifetime_seconds = 300;
+  int refresh_lifetime_seconds = 7 * 86400;
+  bool audit_pulls = true;
+
+  std::string effective_token_key_file() const;
 
   std::string effective_advisory_db_path() const;
 

@@ -6,11 +6,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "audit/audit_chain.h"
 #include "base/error.h"
 
 namespace portcullis::metadata {
@@ -29,6 +31,19 @@ struct ManifestRecord {
 struct ManifestChild {
   std::string digest;
   bool is_manifest = false;  // child manifest of an index (else a blob)
+};
+
+// Called inside a write transaction for every tag the write would create,
+// move or remove, with the digest the tag points at now (nullopt: no such tag
+// yet). An error aborts the whole write and is returned unchanged: this is
+// where immutable tag rules are enforced without a check-then-write race.
+using TagGuard =
+    std::function<Result<void>(std::string_view tag, std::optional<std::string_view> current)>;
+
+// What a registry write must also do inside its own transaction.
+struct WriteOptions {
+  TagGuard guard;                            // empty: no check
+  const audit::AuditEvent* audit = nullptr;  // appended to the audit chain, same transaction
 };
 
 class RepositoryIndex {
@@ -58,11 +73,14 @@ class ManifestIndex {
   // transaction.
   virtual Result<void> put_manifest(std::string_view repo, const ManifestRecord& manifest,
                                     const std::vector<ManifestChild>& children,
-                                    std::string_view tag) = 0;
+                                    std::string_view tag, const WriteOptions& write = {}) = 0;
   virtual Result<std::optional<ManifestRecord>> get_manifest(std::string_view repo,
                                                              std::string_view digest) = 0;
   // Removes the manifest and every tag pointing at it. False if it was not there.
-  virtual Result<bool> delete_manifest(std::string_view repo, std::string_view digest) = 0;
+  // The guard sees every tag that pointed at it. The audit event is written
+  // only when something was deleted.
+  virtual Result<bool> delete_manifest(std::string_view repo, std::string_view digest,
+                                       const WriteOptions& write = {}) = 0;
 };
 
 class TagIndex {
@@ -74,7 +92,8 @@ class TagIndex {
   virtual Result<std::optional<std::vector<std::string>>> list_tags(std::string_view repo,
                                                                     std::string_view last,
                                                                     std::size_t n) = 0;
-  virtual Result<bool> delete_tag(std::string_view repo, std::string_view tag) = 0;
+  virtual Result<bool> delete_tag(std::string_view repo, std::string_view tag,
+                                  const WriteOptions& write = {}) = 0;
 };
 
 class ReferrerIndex {
@@ -118,6 +137,113 @@ class ScanResults {
   virtual Result<std::vector<std::string>> unfinished_scans() = 0;
 };
 
+// Identities, namespaces, role bindings and tag rules (access control).
+// Every change takes the audit event that records it and appends it in the
+// same transaction, and bumps the access generation so that every replica
+// sees that its cached policy is stale.
+struct UserRecord {
+  std::string name;
+  std::string password_hash;  // argon2id string (auth/passwords.h)
+  bool system_admin = false;
+  int64_t created_at = 0;  // unix seconds
+};
+
+struct RobotRecord {
+  std::string name;
+  std::string secret_hash;       // "sha256:<hex>" of the secret (auth/passwords.h)
+  std::string permissions_json;  // [{"repository":"team-a/*","actions":["pull","push"]}]
+  int64_t expires_at = 0;        // unix seconds; 0 = never
+  std::string created_by;
+  int64_t created_at = 0;
+};
+
+struct NamespaceRecord {
+  std::string name;
+  bool anonymous_pull = false;
+  int64_t created_at = 0;
+};
+
+struct RoleBindingRecord {
+  std::string namespace_name;
+  std::string user;
+  std::string role;  // reader | developer | maintainer | admin
+};
+
+struct TagRuleRecord {
+  std::string namespace_name;
+  std::string name;
+  std::string pattern;  // tag glob
+};
+
+class AccessStore {
+ public:
+  virtual ~AccessStore() = default;
+  // False when a user of that name exists already.
+  virtual Result<bool> create_user(const UserRecord& user, const audit::AuditEvent& event) = 0;
+  // Replaces password hash and admin flag. False when there is no such user.
+  virtual Result<bool> update_user(const UserRecord& user, const audit::AuditEvent& event) = 0;
+  // Also removes the user's role bindings. False when there is no such user.
+  virtual Result<bool> delete_user(std::string_view name, const audit::AuditEvent& event) = 0;
+  virtual Result<std::optional<UserRecord>> get_user(std::string_view name) = 0;
+  virtual Result<std::vector<UserRecord>> list_users() = 0;  // by name
+
+  virtual Result<bool> create_robot(const RobotRecord& robot, const audit::AuditEvent& event) = 0;
+  virtual Result<bool> delete_robot(std::string_view name, const audit::AuditEvent& event) = 0;
+  virtual Result<std::optional<RobotRecord>> get_robot(std::string_view name) = 0;
+  virtual Result<std::vector<RobotRecord>> list_robots() = 0;  // by name
+
+  // Inserts or updates (anonymous_pull).
+  virtual Result<void> put_namespace(const NamespaceRecord& ns, const audit::AuditEvent& event) = 0;
+  // Also removes its role bindings and tag rules. False when there is no such namespace.
+  virtual Result<bool> delete_namespace(std::string_view name, const audit::AuditEvent& event) = 0;
+  virtual Result<std::vector<NamespaceRecord>> list_namespaces() = 0;  // by name
+
+  // Inserts or replaces the role of (namespace, user).
+  virtual Result<void> put_role_binding(const RoleBindingRecord& binding,
+                                        const audit::AuditEvent& event) = 0;
+  virtual Result<bool> delete_role_binding(std::string_view namespace_name, std::string_view user,
+                                           const audit::AuditEvent& event) = 0;
+  virtual Result<std::vector<RoleBindingRecord>> list_role_bindings() = 0;  // by namespace, user
+
+  // False when the namespace already has a rule of that name.
+  virtual Result<bool> create_tag_rule(const TagRuleRecord& rule,
+                                       const audit::AuditEvent& event) = 0;
+  virtual Result<bool> delete_tag_rule(std::string_view namespace_name, std::string_view name,
+                                       const audit::AuditEvent& event) = 0;
+  virtual Result<std::vector<TagRuleRecord>> list_tag_rules() = 0;  // by namespace, then creation
+
+  // Increases with every change above (any replica); compare to reload.
+  virtual Result<int64_t> access_generation() = 0;
+};
+
+struct AuditFilter {
+  std::string actor;       // exact; "" = any
+  std::string action;      // exact; "" = any
+  std::string repository;  // exact; "" = any
+  std::string result;      // exact; "" = any
+  int64_t since_ms = 0;    // time_ms >= since_ms (0 = no bound)
+  int64_t until_ms = 0;    // time_ms < until_ms (0 = no bound)
+  uint64_t after_seq = 0;  // seq > after_seq (pagination)
+  std::size_t limit = 100;
+};
+
+// The append-only, hash-chained event log (audit/audit_chain.h).
+class AuditLog {
+ public:
+  virtual ~AuditLog() = default;
+  // Appends events in order, in one transaction (e.g. a batch of pulls).
+  virtual Result<void> append_audit(const std::vector<audit::AuditEvent>& events) = 0;
+  // Matching events by ascending seq.
+  virtual Result<std::vector<audit::ChainedEvent>> list_audit(const AuditFilter& filter) = 0;
+  // The chain head recorded with the newest append (seq 0 = empty log): a
+  // checkpoint that reveals the removal of the newest events.
+  virtual Result<audit::ChainHead> audit_head() = 0;
+  // Stored rows exactly as they are, ascending by their stored seq, for
+  // verification: seq > after_seq, at most limit.
+  virtual Result<std::vector<audit::ChainedEvent>> audit_rows(uint64_t after_seq,
+                                                              std::size_t limit) = 0;
+};
+
 // Everything the registry needs, from one engine.
 class MetadataStore : public RepositoryIndex,
                       public BlobLinks,
@@ -125,6 +251,8 @@ class MetadataStore : public RepositoryIndex,
                       public TagIndex,
                       public ReferrerIndex,
                       public UploadIndex,
-                      public ScanResults {};
+                      public ScanResults,
+                      public AccessStore,
+                      public AuditLog {};
 
 }  // namespace portcullis::metadata

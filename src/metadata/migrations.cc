@@ -128,6 +128,123 @@ CREATE TABLE scans (
 );
 CREATE INDEX scans_by_status ON scans (status);
 )sql"},
+      // 3: access control and the audit log. access_state holds the access
+      // generation (bumped by every identity/namespace/rule change) and the
+      // audit chain's head, whose row lock serialises appends across replicas.
+      {R"sql(
+CREATE TABLE users (
+  name TEXT PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  system_admin INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE robots (
+  name TEXT PRIMARY KEY,
+  secret_hash TEXT NOT NULL,
+  permissions TEXT NOT NULL,
+  expires_at BIGINT NOT NULL DEFAULT 0,
+  created_by TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE namespaces (
+  name TEXT PRIMARY KEY,
+  anonymous_pull INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE role_bindings (
+  namespace TEXT NOT NULL REFERENCES namespaces(name) ON DELETE CASCADE,
+  username TEXT NOT NULL,
+  role TEXT NOT NULL,
+  PRIMARY KEY (namespace, username)
+);
+CREATE TABLE tag_rules (
+  namespace TEXT NOT NULL REFERENCES namespaces(name) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  pattern TEXT NOT NULL,
+  position BIGINT NOT NULL,
+  PRIMARY KEY (namespace, name)
+);
+CREATE TABLE audit_events (
+  seq BIGINT PRIMARY KEY,
+  time_ms BIGINT NOT NULL,
+  actor TEXT NOT NULL,
+  source_address TEXT NOT NULL,
+  action TEXT NOT NULL,
+  repository TEXT NOT NULL,
+  reference TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  result TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX audit_by_time ON audit_events (time_ms);
+CREATE TABLE access_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  generation BIGINT NOT NULL,
+  audit_seq BIGINT NOT NULL,
+  audit_hash TEXT NOT NULL
+);
+INSERT INTO access_state (id, generation, audit_seq, audit_hash)
+  VALUES (1, 1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+)sql",
+       R"sql(
+CREATE TABLE users (
+  name TEXT COLLATE "C" PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  system_admin INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE robots (
+  name TEXT COLLATE "C" PRIMARY KEY,
+  secret_hash TEXT NOT NULL,
+  permissions TEXT NOT NULL,
+  expires_at BIGINT NOT NULL DEFAULT 0,
+  created_by TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE namespaces (
+  name TEXT COLLATE "C" PRIMARY KEY,
+  anonymous_pull INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE role_bindings (
+  namespace TEXT COLLATE "C" NOT NULL REFERENCES namespaces(name) ON DELETE CASCADE,
+  username TEXT COLLATE "C" NOT NULL,
+  role TEXT NOT NULL,
+  PRIMARY KEY (namespace, username)
+);
+CREATE TABLE tag_rules (
+  namespace TEXT COLLATE "C" NOT NULL REFERENCES namespaces(name) ON DELETE CASCADE,
+  name TEXT COLLATE "C" NOT NULL,
+  pattern TEXT NOT NULL,
+  position BIGINT NOT NULL,
+  PRIMARY KEY (namespace, name)
+);
+CREATE TABLE audit_events (
+  seq BIGINT PRIMARY KEY,
+  time_ms BIGINT NOT NULL,
+  actor TEXT NOT NULL,
+  source_address TEXT NOT NULL,
+  action TEXT NOT NULL,
+  repository TEXT NOT NULL,
+  reference TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  result TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX audit_by_time ON audit_events (time_ms);
+CREATE TABLE access_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  generation BIGINT NOT NULL,
+  audit_seq BIGINT NOT NULL,
+  audit_hash TEXT NOT NULL
+);
+INSERT INTO access_state (id, generation, audit_seq, audit_hash)
+  VALUES (1, 1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+)sql"},
   };
   return kMigrations;
 }

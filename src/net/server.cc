@@ -346,8 +346,19 @@ Task<bool> Server::Impl::write_response(Stream& stream, Response& r, bool keep_a
     co_await asio::async_write(stream, asio::buffer(head), asio::redirect_error(asio::use_awaitable, ec));
   } else {
     const std::string& body = r.shared_body ? *r.shared_body : r.body;
-    std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body)};
-    co_await asio::async_write(stream, bufs, asio::redirect_error(asio::use_awaitable, ec));
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body)};
+      co_await asio::async_write(stream, bufs, asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      // TLS: one contiguous buffer per write. (A two-buffer sequence through
+      // the TLS stream sent only the head when the body exceeded one TLS record.)
+      co_await asio::async_write(stream, asio::buffer(head),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec && !body.empty()) {
+        co_await asio::async_write(stream, asio::buffer(body),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+      }
+    }
   }
   if (ec) co_return false;
   if (!send_body || !r.file) co_return true;
@@ -449,8 +460,13 @@ Task<bool> Server::Impl::serve_requests(Stream& stream, beast::flat_buffer& buff
     parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
     parser.body_limit(boost::none);  // handlers bound what they read
     beast::get_lowest_layer(stream).expires_after(options.idle_timeout);
-    co_await http::async_read_header(stream, buffer, parser,
-                                     asio::redirect_error(asio::use_awaitable, ec));
+    try {
+      co_await http::async_read_header(stream, buffer, parser,
+                                       asio::redirect_error(asio::use_awaitable, ec));
+    } catch (const std::length_error&) {
+      // Beast refuses a single field longer than 64 KiB by throwing.
+      ec = http::error::header_limit;
+    }
     if (ec) {
       if (ec == http::error::header_limit) {
         co_await write_simple(stream, 431, "SIZE_INVALID", "request headers too large");

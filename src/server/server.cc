@@ -1,15 +1,24 @@
 #include "server/server.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 
 #include <boost/asio/ip/address.hpp>
 #include <spdlog/spdlog.h>
 
+#include "api/access_control.h"
+#include "api/audit_recorder.h"
 #include "api/registry_handler.h"
+#include "auth/access_service.h"
+#include "auth/admin.h"
+#include "auth/token_service.h"
 #include "base/log.h"
-#include "metadata/postgres/postgres_store.h"
-#include "metadata/sqlite/sqlite_store.h"
 #include "net/server.h"
 #include "scanner/advisories/database.h"
 #include "scanner/scan_queue.h"
@@ -24,19 +33,69 @@ bool is_loopback(const std::string& host) {
   return !ec && a.is_loopback();
 }
 
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The token signing key: read it, or create it (mode 0600, O_EXCL so that
+// replicas starting together end up sharing whichever was written first).
+auth::SigningKey load_or_create_signing_key(const std::string& path) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (std::filesystem::exists(path)) {
+      auto key = auth::SigningKey::from_pem(read_file(path));
+      if (!key) throw std::runtime_error(path + ": " + key.error().message);
+      return std::move(*key);
+    }
+    auto key = auth::SigningKey::generate();
+    std::string pem = key.private_pem();
+    std::string tmp = path + ".tmp." + std::to_string(::getpid());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error("cannot create " + tmp);
+    bool ok = ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size()) && ::fsync(fd) == 0;
+    ::close(fd);
+    // link() fails if another process created the key meanwhile: use theirs.
+    if (ok && ::link(tmp.c_str(), path.c_str()) == 0) {
+      ::unlink(tmp.c_str());
+      spdlog::info("auth: created token signing key {}", path);
+      return key;
+    }
+    ::unlink(tmp.c_str());
+    if (!ok) throw std::runtime_error("cannot write " + path);
+  }
+  throw std::runtime_error("cannot create or read " + path);
+}
+
+std::string initial_admin_password(const config::Config& cfg) {
+  if (!cfg.admin_password.empty()) return cfg.admin_password;
+  if (cfg.admin_password_file.empty()) return {};
+  std::string text = read_file(cfg.admin_password_file);
+  auto nl = text.find_first_of("\r\n");
+  if (nl != std::string::npos) text.resize(nl);
+  if (text.empty()) throw std::runtime_error(cfg.admin_password_file + " is empty");
+  return text;
+}
+
+}  // namespace
+
 int serve(const config::Config& cfg) {
   try {
     config::validate(cfg);
     auto hp = config::parse_listen(cfg.listen);
     bool tls = !cfg.tls_certificate.empty();
-    // Authentication does not exist yet: every client is anonymous and may push,
-    // so a non-loopback address needs the operator's explicit consent, TLS or not.
-    if (!is_loopback(hp.host)) {
+    // Without authentication every client is anonymous and may push, so a
+    // non-loopback address needs the operator's explicit consent, TLS or not.
+    if (!cfg.auth_enabled && !is_loopback(hp.host)) {
       if (!cfg.insecure_allow_anonymous) {
         spdlog::error(
-            "refusing to listen on {}: authentication is not available yet, so every client "
-            "would be anonymous with push and delete rights; only loopback addresses are allowed "
-            "unless --insecure-anonymous (http.insecure_allow_anonymous) is given",
+            "refusing to listen on {}: authentication is off (auth.enabled=false), so every "
+            "client would be anonymous with push and delete rights; enable auth.enabled, or pass "
+            "--insecure-anonymous (http.insecure_allow_anonymous) to serve anonymously anyway",
             cfg.listen);
         return 2;
       }
@@ -61,17 +120,8 @@ int serve(const config::Config& cfg) {
     }
     std::filesystem::create_directories(cfg.data_dir);
     storage::FilesystemBlobStore blobs(cfg.data_dir);
-    std::unique_ptr<metadata::MetadataStore> meta_store;
-    if (cfg.postgres_url.empty()) {
-      meta_store = std::make_unique<metadata::SqliteStore>(cfg.effective_sqlite_path());
-    } else {
-      metadata::PostgresOptions pg;
-      pg.url = cfg.postgres_url;
-      // Every thread that may block on the database gets its own connection.
-      pg.pool_size = cfg.worker_threads + cfg.scan_workers;
-      meta_store = std::make_unique<metadata::PostgresStore>(pg);
-      spdlog::info("metadata: PostgreSQL, {} connections", pg.pool_size);
-    }
+    // Every thread that may block on the database gets its own PostgreSQL connection.
+    auto meta_store = open_metadata(cfg, cfg.worker_threads + cfg.scan_workers);
     metadata::MetadataStore& meta = *meta_store;
     api::ManifestCache cache(cfg.manifest_cache_bytes);
     api::Metrics metrics;
@@ -93,6 +143,46 @@ int serve(const config::Config& cfg) {
       scans->start();
       ctx.scans = scans.get();
     }
+    api::AuditRecorderOptions audit_options;
+    audit_options.record_pulls = cfg.audit_pulls;
+    api::AuditRecorder audit_recorder(meta, clock, audit_options);
+    ctx.audit = &audit_recorder;
+    std::unique_ptr<auth::AccessService> access;
+    std::unique_ptr<auth::TokenService> tokens;
+    std::unique_ptr<api::AccessControl> access_control;
+    std::unique_ptr<auth::Admin> admin;
+    if (cfg.auth_enabled) {
+      access = std::make_unique<auth::AccessService>(meta, clock);
+      auto boot = access->bootstrap_admin(initial_admin_password(cfg));
+      if (!boot) throw std::runtime_error("creating the initial admin: " + boot.error().message);
+      if (*boot && !(*boot)->empty()) {
+        spdlog::warn(
+            "auth: created the initial system administrator 'admin' with password {} "
+            "(shown once; change it with PUT /api/v1/users/admin/password)",
+            **boot);
+      } else if (*boot) {
+        spdlog::info("auth: created the initial system administrator 'admin' (configured password)");
+      }
+      if (auto loaded = access->reload(); !loaded) {
+        throw std::runtime_error("loading the access policy: " + loaded.error().message);
+      }
+      auth::TokenServiceOptions token_options;
+      token_options.service = cfg.token_service;
+      token_options.issuer = cfg.token_issuer;
+      token_options.lifetime = std::chrono::seconds(cfg.token_lifetime_seconds);
+      token_options.refresh_lifetime = std::chrono::seconds(cfg.refresh_lifetime_seconds);
+      tokens = std::make_unique<auth::TokenService>(
+          *access, load_or_create_signing_key(cfg.effective_token_key_file()), token_options, clock);
+      api::AccessControlOptions ac_options;
+      ac_options.allow_basic = cfg.auth_basic;
+      ac_options.realm = cfg.token_realm;
+      ac_options.tls = tls;
+      access_control = std::make_unique<api::AccessControl>(ac_options, *access, *tokens,
+                                                             &audit_recorder);
+      admin = std::make_unique<auth::Admin>(*access);
+      ctx.access = access_control.get();
+      ctx.admin = admin.get();
+    }
     api::RegistryHandler handler(ctx);
 
     net::Options net_options;
@@ -108,8 +198,9 @@ int serve(const config::Config& cfg) {
     net_options.tls = {cfg.tls_certificate, cfg.tls_key};
     net::Server server(net_options, handler);
     server.bind();
-    spdlog::info("portcullis listening on {}:{} ({}, data {})", hp.host, server.port(),
-                 tls ? "https" : "http", cfg.data_dir);
+    spdlog::info("portcullis listening on {}:{} ({}, data {}, authentication {})", hp.host,
+                 server.port(), tls ? "https" : "http", cfg.data_dir,
+                 cfg.auth_enabled ? "on" : "off (anonymous)");
     server.run();
     spdlog::info("portcullis stopped");
     return 0;

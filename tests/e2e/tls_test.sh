@@ -104,6 +104,28 @@ got=$(c "$URL/v2/tls/blob/blobs/$digest" | sha256sum | cut -d' ' -f1)
 [ "sha256:$got" = "$digest" ] || fail "GET blob after abandoned downloads: $got"
 pass "clients abandoning HTTPS blob downloads midway do not disturb the server"
 
+# A manifest far larger than one TLS record (16 KiB), served from memory.
+printf '{}' >"$WORK/empty"
+code=$(c -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/octet-stream' \
+  --data-binary @"$WORK/empty" \
+  "$URL/v2/tls/big/blobs/uploads/?digest=sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")
+[ "$code" = 201 ] || fail "monolithic POST of the empty config: $code"
+python3 - "$WORK/bigmanifest" <<'PY'
+import json, sys
+m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+     "config": {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2,
+                "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},
+     "layers": [], "annotations": {"k%04d" % i: "v" * 90 for i in range(1200)}}
+open(sys.argv[1], "w").write(json.dumps(m))
+PY
+code=$(c -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+  --data-binary @"$WORK/bigmanifest" "$URL/v2/tls/big/manifests/v1")
+[ "$code" = 201 ] || fail "PUT of a 120 KB manifest over HTTPS: $code"
+c -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$URL/v2/tls/big/manifests/v1" >"$WORK/bigmanifest.got" ||
+  fail "GET of a 120 KB manifest over HTTPS failed"
+cmp -s "$WORK/bigmanifest" "$WORK/bigmanifest.got" || fail "120 KB manifest bytes differ over HTTPS"
+pass "a 120 KB manifest (many TLS records, served from memory) round-trips over HTTPS"
+
 # ------------------------------------------------------------------ protocol versions and ciphers
 sc() { openssl s_client -connect "127.0.0.1:$PORT" -CAfile "$PKI/ca.crt" "$@" </dev/null >"$WORK/sc.out" 2>&1; }
 sc -tls1_2 || fail "TLS 1.2 handshake failed: $(tail -n 3 "$WORK/sc.out")"
@@ -217,13 +239,13 @@ start_rc() {
 }
 rc=$(start_rc --listen 0.0.0.0:0)
 [ "$rc" = 2 ] || fail "0.0.0.0 without consent exited $rc: $(cat "$WORK/rules.log")"
-grep -q 'refusing to listen on 0.0.0.0:0: authentication is not available yet' "$WORK/rules.log" ||
+grep -q 'refusing to listen on 0.0.0.0:0: authentication is off' "$WORK/rules.log" ||
   fail "refusal message: $(cat "$WORK/rules.log")"
 grep -q -- '--insecure-anonymous' "$WORK/rules.log" || fail "refusal does not name --insecure-anonymous"
 rc=0
 PORTCULLIS_TLS_CERTIFICATE=$PKI/server.crt PORTCULLIS_TLS_KEY=$PKI/server.key \
   timeout 10 "$BIN" serve --listen 0.0.0.0:0 --data "$WORK/rules" >"$WORK/rules.log" 2>&1 || rc=$?
-[ "$rc" = 2 ] && grep -q 'authentication is not available yet' "$WORK/rules.log" ||
+[ "$rc" = 2 ] && grep -q 'authentication is off' "$WORK/rules.log" ||
   fail "TLS on 0.0.0.0 without --insecure-anonymous: $rc $(cat "$WORK/rules.log")"
 pass "a non-loopback address is refused (exit 2) without --insecure-anonymous, with or without TLS"
 rc=$(start_rc --listen 0.0.0.0:0 --insecure-anonymous)
@@ -246,6 +268,20 @@ grep -q "tls: cannot load private key '$WORK/missing.key'" "$WORK/rules.log" ||
   fail "missing key message: $(cat "$WORK/rules.log")"
 grep -q 'refusing to listen' "$WORK/rules.log" && fail "TLS on 0.0.0.0 was refused by the address rule"
 pass "with TLS (PORTCULLIS_TLS_*) a non-loopback address passes the rule; a missing key fails start-up clearly"
+
+# With authentication on, TLS is all a non-loopback address needs (no insecure flag);
+# the missing key stops it before binding.
+rc=0
+PORTCULLIS_TLS_CERTIFICATE=$PKI/server.crt PORTCULLIS_TLS_KEY=$WORK/missing.key PORTCULLIS_AUTH_ENABLED=true \
+  timeout 10 "$BIN" serve --listen 0.0.0.0:0 --data "$WORK/rules" >"$WORK/rules.log" 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "auth+TLS on 0.0.0.0 exited $rc: $(cat "$WORK/rules.log")"
+grep -q 'refusing to listen' "$WORK/rules.log" && fail "auth+TLS on 0.0.0.0 was refused by the address rule"
+rc=0
+PORTCULLIS_AUTH_ENABLED=true timeout 10 "$BIN" serve --listen 0.0.0.0:0 --data "$WORK/rules" \
+  >"$WORK/rules.log" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q 'plain HTTP is only allowed on loopback' "$WORK/rules.log" ||
+  fail "auth without TLS on 0.0.0.0: $rc $(cat "$WORK/rules.log")"
+pass "with authentication on, a non-loopback address needs TLS but no insecure flag"
 
 rc=0
 timeout 10 "$BIN" serve --listen 0.0.0.0:0 --insecure-http --insecure-anonymous --data "$WORK/not-a-dir/x" \

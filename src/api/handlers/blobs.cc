@@ -4,6 +4,7 @@
 #include <boost/beast/core/string.hpp>
 #include <fmt/format.h>
 
+#include "api/audit_recorder.h"
 #include "api/handlers/handlers.h"
 #include "api/handlers/util.h"
 #include "oci/digest.h"
@@ -67,7 +68,8 @@ struct Opened {
 
 }  // namespace
 
-net::Task<net::Response> handle_blob(Context& ctx, net::Exchange& ex, const Route& route) {
+net::Task<net::Response> handle_blob(Context& ctx, net::Exchange& ex, const Route& route,
+                                     const Principal& who) {
   if (auto bad = check_name(route.name)) co_return std::move(*bad);
   auto digest = oci::Digest::parse(route.reference);
   if (!digest) co_return error_response(digest.error());
@@ -82,6 +84,18 @@ net::Task<net::Response> handle_blob(Context& ctx, net::Exchange& ex, const Rout
     });
     if (!removed) co_return error_response(removed.error());
     if (!*removed) co_return error(Errc::blob_unknown, "blob unknown to registry");
+    if (ctx.audit) {
+      audit::AuditEvent e;
+      e.time_ms = ctx.clock.unix_millis();
+      e.actor = who.actor();
+      e.source_address = who.address;
+      e.action = "delete";
+      e.repository = std::string(repo);
+      e.digest = digest->str();
+      e.result = "success";
+      e.detail = "blob";
+      ctx.audit->record(std::move(e));
+    }
     co_return status_only(202);
   }
   if (method != http::verb::get && method != http::verb::head) {

@@ -3,16 +3,56 @@
 #include <boost/range/iterator_range.hpp>
 #include <fmt/format.h>
 
+#include "api/audit_recorder.h"
 #include "api/handlers/handlers.h"
 #include "api/handlers/util.h"
 #include "oci/manifest.h"
 #include "oci/media_types.h"
 #include "oci/names.h"
+#include "auth/immutable_tags.h"
 #include "scanner/scan_queue.h"
 
 namespace portcullis::api {
 
 namespace {
+
+audit::AuditEvent event(Context& ctx, const Principal& who, std::string action,
+                        std::string_view repo, std::string reference, std::string digest) {
+  audit::AuditEvent e;
+  e.time_ms = ctx.clock.unix_millis();
+  e.actor = who.actor();
+  e.source_address = who.address;
+  e.action = std::move(action);
+  e.repository = std::string(repo);
+  e.reference = std::move(reference);
+  e.digest = std::move(digest);
+  e.result = "success";
+  return e;
+}
+
+// The immutable tag rules, checked inside the write transaction.
+metadata::TagGuard tag_guard(Context& ctx, std::string_view repo, std::optional<std::string> new_digest) {
+  if (!ctx.access) return {};
+  auto snap = ctx.access->access().snapshot();
+  if (!snap || (*snap)->tag_rules.rules().empty()) return {};
+  return [snap = *snap, repo = std::string(repo), new_digest = std::move(new_digest)](
+             std::string_view tag, std::optional<std::string_view> current) -> Result<void> {
+    std::optional<std::string_view> next;
+    if (new_digest) next = *new_digest;
+    auto d = snap->tag_rules.decide({repo, tag, current, next});
+    if (!d.allowed) return d.to_error();
+    return {};
+  };
+}
+
+void record_denied(Context& ctx, const Principal& who, std::string action, std::string_view repo,
+                   std::string reference, std::string digest, const Error& e) {
+  if (!ctx.audit || e.code != Errc::denied) return;
+  auto ev = event(ctx, who, std::move(action), repo, std::move(reference), std::move(digest));
+  ev.result = "denied";
+  ev.detail = e.message;
+  ctx.audit->record(std::move(ev));
+}
 
 std::shared_ptr<const CachedManifest> make_entry(std::string digest, std::string media_type,
                                                  std::string bytes) {
@@ -91,7 +131,8 @@ Result<std::shared_ptr<const CachedManifest>> negotiate(Context& ctx, std::strin
 }
 
 net::Task<net::Response> get(Context& ctx, net::Exchange& ex, std::string_view repo,
-                             const oci::ManifestRef& ref, bool head) {
+                             const oci::ManifestRef& ref, std::string_view route_reference,
+                             bool head, const Principal& who) {
   auto entry = ctx.cache.get(repo, ref.str());
   if (!entry) {
     uint64_t generation = ctx.cache.generation(repo);
@@ -112,6 +153,9 @@ net::Task<net::Response> get(Context& ctx, net::Exchange& ex, std::string_view r
     if (!chosen) co_return error_response(chosen.error());
     entry = *chosen;
   }
+  if (!head && ctx.audit) {
+    ctx.audit->record_pull(who.actor(), who.address, repo, route_reference, entry->digest);
+  }
   net::Response r;
   r.prebuilt_headers = entry->headers;
   r.shared_body = entry->bytes;
@@ -122,7 +166,8 @@ net::Task<net::Response> get(Context& ctx, net::Exchange& ex, std::string_view r
 // Checks everything a manifest references, then stores it: bytes first (a
 // blob), then the metadata rows in one transaction.
 Result<void> store(Context& ctx, std::string_view repo, const oci::ManifestRef& ref,
-                   const oci::Manifest& m, const oci::Digest& digest, const std::string& bytes) {
+                   const oci::Manifest& m, const oci::Digest& digest, const std::string& bytes,
+                   const Principal& who) {
   std::vector<metadata::ManifestChild> children;
   // One lookup per blob: it must be in the repository, with the declared size.
   for (const oci::Descriptor* d : m.required_blob_descriptors()) {
@@ -160,11 +205,14 @@ Result<void> store(Context& ctx, std::string_view repo, const oci::ManifestRef& 
                                   m.subject ? m.subject->digest.str() : std::string(),
                                   annotations,
                                   ctx.clock.unix_seconds()};
-  return ctx.meta.put_manifest(repo, record, children, ref.is_digest() ? "" : ref.tag);
+  std::string tag = ref.is_digest() ? "" : ref.tag;
+  auto audit_event = event(ctx, who, "push", repo, ref.str(), digest.str());
+  metadata::WriteOptions write{tag_guard(ctx, repo, digest.str()), &audit_event};
+  return ctx.meta.put_manifest(repo, record, children, tag, write);
 }
 
 net::Task<net::Response> put(Context& ctx, net::Exchange& ex, std::string_view repo,
-                             const oci::ManifestRef& ref) {
+                             const oci::ManifestRef& ref, const Principal& who) {
   auto body = co_await ex.read_all(ctx.options.max_manifest_bytes);
   if (!body) {
     if (body.error().code == Errc::size_invalid) {
@@ -181,12 +229,15 @@ net::Task<net::Response> put(Context& ctx, net::Exchange& ex, std::string_view r
     co_return error(Errc::digest_invalid, "manifest content does not match the digest in the URL");
   }
   auto stored = co_await net::offload(ex, [&] {
-    auto r = store(ctx, repo, ref, *parsed, digest, *body);
+    auto r = store(ctx, repo, ref, *parsed, digest, *body, who);
     ctx.cache.invalidate(repo);
     if (r && ctx.scans) ctx.scans->enqueue(digest.str());
     return r;
   });
-  if (!stored) co_return error_response(stored.error());
+  if (!stored) {
+    record_denied(ctx, who, "push", repo, ref.str(), digest.str(), stored.error());
+    co_return error_response(stored.error());
+  }
   net::Response r;
   r.status = 201;
   r.header("Location", fmt::format("/v2/{}/manifests/{}", repo, digest.str()));
@@ -196,21 +247,28 @@ net::Task<net::Response> put(Context& ctx, net::Exchange& ex, std::string_view r
 }
 
 net::Task<net::Response> remove(Context& ctx, net::Exchange& ex, std::string_view repo,
-                                const oci::ManifestRef& ref) {
+                                const oci::ManifestRef& ref, const Principal& who) {
+  std::string digest = ref.is_digest() ? ref.digest->str() : std::string();
   auto removed = co_await net::offload(ex, [&]() -> Result<bool> {
-    auto r = ref.is_digest() ? ctx.meta.delete_manifest(repo, ref.digest->str())
-                             : ctx.meta.delete_tag(repo, ref.tag);
+    auto audit_event = event(ctx, who, "delete", repo, ref.str(), digest);
+    metadata::WriteOptions write{tag_guard(ctx, repo, std::nullopt), &audit_event};
+    auto r = ref.is_digest() ? ctx.meta.delete_manifest(repo, digest, write)
+                             : ctx.meta.delete_tag(repo, ref.tag, write);
     ctx.cache.invalidate(repo);
     return r;
   });
-  if (!removed) co_return error_response(removed.error());
+  if (!removed) {
+    record_denied(ctx, who, "delete", repo, ref.str(), digest, removed.error());
+    co_return error_response(removed.error());
+  }
   if (!*removed) co_return error(Errc::manifest_unknown, "manifest unknown");
   co_return status_only(202);
 }
 
 }  // namespace
 
-net::Task<net::Response> handle_manifest(Context& ctx, net::Exchange& ex, const Route& route) {
+net::Task<net::Response> handle_manifest(Context& ctx, net::Exchange& ex, const Route& route,
+                                         const Principal& who) {
   if (auto bad = check_name(route.name)) co_return std::move(*bad);
   auto method = ex.header().method();
   auto ref = oci::parse_manifest_ref(route.reference);
@@ -220,10 +278,12 @@ net::Task<net::Response> handle_manifest(Context& ctx, net::Exchange& ex, const 
     co_return error_response(ref.error());
   }
   switch (method) {
-    case http::verb::get: co_return co_await get(ctx, ex, route.name, *ref, false);
-    case http::verb::head: co_return co_await get(ctx, ex, route.name, *ref, true);
-    case http::verb::put: co_return co_await put(ctx, ex, route.name, *ref);
-    case http::verb::delete_: co_return co_await remove(ctx, ex, route.name, *ref);
+    case http::verb::get:
+      co_return co_await get(ctx, ex, route.name, *ref, route.reference, false, who);
+    case http::verb::head:
+      co_return co_await get(ctx, ex, route.name, *ref, route.reference, true, who);
+    case http::verb::put: co_return co_await put(ctx, ex, route.name, *ref, who);
+    case http::verb::delete_: co_return co_await remove(ctx, ex, route.name, *ref, who);
     default: co_return error(Errc::unsupported, "method not allowed");
   }
 }

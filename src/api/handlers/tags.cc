@@ -1,4 +1,6 @@
 // GET /v2/<name>/tags/list and GET /v2/_catalog, sorted, with n/last pagination.
+#include <functional>
+
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
@@ -56,13 +58,33 @@ net::Task<net::Response> handle_tags(Context& ctx, net::Exchange& ex, const Rout
   co_return r;
 }
 
-net::Task<net::Response> handle_catalog(Context& ctx, net::Exchange& ex, const Query& query) {
+net::Task<net::Response> handle_catalog(Context& ctx, net::Exchange& ex, const Query& query,
+                                        const Principal& who) {
   if (ex.header().method() != http::verb::get) co_return error(Errc::unsupported, "method not allowed");
   auto n = page_size(query, ctx.options.max_page_size);
   if (!n) co_return error_response(n.error());
   std::size_t limit = n->value_or(ctx.options.default_catalog_page);
   std::string last(query_value(query, "last"));
-  auto repos = co_await net::offload(ex, [&] { return ctx.meta.list_repositories(last, limit + 1); });
+  // Only what the caller may pull is listed: read pages until `limit + 1`
+  // visible names are found (one extra tells whether a next page exists).
+  auto repos = co_await net::offload(ex, [&]() -> Result<std::vector<std::string>> {
+    std::function<bool(std::string_view)> visible;
+    if (ctx.access) visible = ctx.access->catalog_filter(who);
+    std::vector<std::string> out;
+    std::string cursor = last;
+    std::size_t batch = std::max<std::size_t>(limit + 1, 100);
+    for (;;) {
+      auto page = ctx.meta.list_repositories(cursor, batch);
+      if (!page) return page.error();
+      if (!page->empty()) cursor = page->back();
+      for (auto& name : *page) {
+        if (out.size() > limit) break;
+        if (!visible || visible(name)) out.push_back(std::move(name));
+      }
+      if (out.size() > limit || page->size() < batch) break;
+    }
+    return out;
+  });
   if (!repos) co_return error_response(repos.error());
   std::optional<std::string> link;
   if (repos->size() > limit) {

@@ -183,7 +183,7 @@ net::Task<Result<bool>> mount(Context& ctx, net::Exchange& ex, std::string_view 
 }  // namespace
 
 net::Task<net::Response> handle_upload_start(Context& ctx, net::Exchange& ex, const Route& route,
-                                             const Query& query) {
+                                             const Query& query, const Principal& who) {
   if (auto bad = check_name(route.name)) co_return std::move(*bad);
   if (ex.header().method() != http::verb::post) co_return error(Errc::unsupported, "method not allowed");
   std::string_view repo = route.name;
@@ -192,7 +192,11 @@ net::Task<net::Response> handle_upload_start(Context& ctx, net::Exchange& ex, co
     auto digest = oci::Digest::parse(m);
     if (!digest) co_return error_response(digest.error());
     auto from = query_value(query, "from");
-    if (!from.empty() && oci::valid_repository_name(from)) {
+    // Mounting reads the source repository: the caller must be allowed to pull
+    // from it, or the mount silently becomes a regular upload (as Distribution does).
+    bool may_read = !from.empty() && oci::valid_repository_name(from) &&
+                    (!ctx.access || ctx.access->permits(who, from, auth::Action::pull));
+    if (may_read) {
       auto mounted = co_await mount(ctx, ex, repo, from, *digest);
       if (!mounted) co_return error_response(mounted.error());
       if (*mounted) co_return blob_created(repo, *digest);

@@ -1,59 +1,23 @@
 #include "metadata/postgres/postgres_store.h"
 
-#include <libpq-fe.h>
-
-#include <algorithm>
-#include <charconv>
-#include <cstring>
-#include <initializer_list>
-#include <limits>
-#include <map>
 #include <stdexcept>
 #include <utility>
 
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
 #include "metadata/migrations.h"
+#include "metadata/postgres/postgres_conn.h"
 
 namespace portcullis::metadata {
+
+using pg::clamp_count;
+using pg::now_seconds;
+using pg::one_line;
+using pg::store_error;
 
 namespace {
 
 // Serialises migrations between every process sharing the database
 // (advisory locks are per database). "pcmeta" in ASCII.
 constexpr int64_t kMigrationLock = 0x70636d657461;
-
-int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-Error store_error() { return make_error(Errc::internal, "metadata store error"); }
-
-// libpq messages end in a newline and may span lines; logs want one line.
-std::string one_line(const char* msg) {
-  std::string s = msg ? msg : "(no message)";
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  std::replace(s.begin(), s.end(), '\n', ' ');
-  return s;
-}
-
-int64_t to_int64(const char* s, int len) {
-  int64_t v = 0;
-  std::from_chars(s, s + len, v);
-  return v;
-}
-
-int64_t clamp_count(std::size_t n) {
-  return static_cast<int64_t>(std::min<std::size_t>(n, std::numeric_limits<int64_t>::max()));
-}
-
-struct ResultDeleter {
-  void operator()(PGresult* r) const { PQclear(r); }
-};
-using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
 
 PGconn* connect(const std::string& url) {
   // Defaults first so that the URL may override them (libpq waits forever
@@ -77,184 +41,6 @@ PGconn* connect(const std::string& url) {
 }
 
 }  // namespace
-
-// A statement parameter, sent as text (PostgreSQL converts it to the column's type).
-struct PostgresStore::Param {
-  Param(std::string_view v) : text(v) {}         // NOLINT(google-explicit-constructor)
-  Param(const std::string& v) : text(v) {}       // NOLINT(google-explicit-constructor)
-  Param(int64_t v) : text(std::to_string(v)) {}  // NOLINT(google-explicit-constructor)
-  std::string text;
-};
-
-// The rows (or the row count) of one statement.
-class PostgresStore::Rows {
- public:
-  explicit Rows(PgResult r) : r_(std::move(r)) {}
-  int size() const { return PQntuples(r_.get()); }
-  std::string text(int row, int col) const {
-    return std::string(PQgetvalue(r_.get(), row, col),
-                       static_cast<std::size_t>(PQgetlength(r_.get(), row, col)));
-  }
-  int64_t integer(int row, int col) const {
-    return to_int64(PQgetvalue(r_.get(), row, col), PQgetlength(r_.get(), row, col));
-  }
-  // Rows an INSERT/UPDATE/DELETE changed.
-  int64_t affected() const {
-    const char* s = PQcmdTuples(r_.get());
-    return to_int64(s, static_cast<int>(std::strlen(s)));
-  }
-
- private:
-  PgResult r_;
-};
-
-// One pooled connection and the statements prepared on it. Used by one
-// thread at a time (whoever holds its Lease).
-class PostgresStore::Conn {
- public:
-  explicit Conn(PGconn* pg) : pg_(pg) {}
-  ~Conn() { PQfinish(pg_); }
-  Conn(const Conn&) = delete;
-  Conn& operator=(const Conn&) = delete;
-
-  // Called when lent out: notices a connection the server closed while it
-  // was idle (without a round trip) and re-establishes it.
-  Result<void> ready() {
-    sent_ = 0;
-    retry = false;
-    PQconsumeInput(pg_);
-    if (PQstatus(pg_) == CONNECTION_OK) return {};
-    spdlog::warn("metadata: PostgreSQL connection lost ({}); reconnecting",
-                 one_line(PQerrorMessage(pg_)));
-    prepared_.clear();  // prepared statements die with the server session
-    PQreset(pg_);
-    if (PQstatus(pg_) == CONNECTION_OK) return {};
-    spdlog::error("metadata: reconnecting to PostgreSQL failed: {}", one_line(PQerrorMessage(pg_)));
-    return store_error();
-  }
-
-  // Runs one parameterised statement, prepared on first use; `sql` must be a
-  // string literal (its address keys the cache).
-  Result<Rows> run(const char* what, const char* sql, std::initializer_list<Param> params) {
-    bool first = sent_++ == 0;
-    auto it = prepared_.find(sql);
-    if (it == prepared_.end()) {
-      std::string name = fmt::format("pc{}", prepared_.size());
-      PgResult r(PQprepare(pg_, name.c_str(), sql, static_cast<int>(params.size()), nullptr));
-      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return fail(what, r.get(), first);
-      it = prepared_.emplace(sql, std::move(name)).first;
-    }
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const auto& p : params) values.push_back(p.text.c_str());
-    PgResult r(PQexecPrepared(pg_, it->second.c_str(), static_cast<int>(values.size()),
-                              values.data(), nullptr, nullptr, 0));
-    auto status = PQresultStatus(r.get());
-    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) return fail(what, r.get(), first);
-    return Rows(std::move(r));
-  }
-
-  // Runs fixed SQL without values (transaction control, migration DDL; may
-  // hold several statements).
-  Result<void> exec(const char* what, const char* sql) {
-    bool first = sent_++ == 0;
-    PgResult r(PQexec(pg_, sql));
-    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK && PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
-      return fail(what, r.get(), first);
-    }
-    return {};
-  }
-
-  Result<std::optional<int64_t>> find_repo(std::string_view repo) {
-    auto rows = run("find repository", "SELECT id FROM repositories WHERE name = $1", {repo});
-    if (!rows) return rows.error();
-    if (rows->size() == 0) return std::optional<int64_t>();
-    return std::optional<int64_t>(rows->integer(0, 0));
-  }
-
-  // Inside a transaction: the repository's id, creating it if needed.
-  Result<int64_t> ensure_repo(std::string_view repo) {
-    auto found = find_repo(repo);
-    if (!found) return found.error();
-    if (*found) return **found;
-    auto rows = run("insert repository",
-                    "INSERT INTO repositories (name, created_at) VALUES ($1, $2) "
-                    "ON CONFLICT (name) DO NOTHING RETURNING id",
-                    {repo, now_seconds()});
-    if (!rows) return rows.error();
-    if (rows->size() == 1) return rows->integer(0, 0);
-    // Another transaction created it and committed meanwhile; each statement
-    // sees the latest commits (READ COMMITTED).
-    found = find_repo(repo);
-    if (!found) return found.error();
-    if (*found) return **found;
-    spdlog::error("metadata: repository {} vanished while being created", repo);
-    return store_error();
-  }
-
-  std::string last_error;  // last engine message, for start-up exceptions
-  bool retry = false;      // the current call failed in a way that is safe to repeat
-
- private:
-  Error fail(const char* what, const PGresult* r, bool first) {
-    last_error = one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(pg_));
-    if (last_error.empty()) last_error = one_line(PQerrorMessage(pg_));
-    const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-    // Nothing of this call reached the database before a broken connection,
-    // and a deadlock or serialisation failure rolled the whole transaction back.
-    if (first && PQstatus(pg_) != CONNECTION_OK) retry = true;
-    if (state && (std::strcmp(state, "40001") == 0 || std::strcmp(state, "40P01") == 0)) {
-      retry = true;
-    }
-    spdlog::error("metadata: {}: {}", what, last_error);
-    return store_error();
-  }
-
-  PGconn* pg_;
-  std::map<const char*, std::string> prepared_;  // SQL literal -> statement name
-  int sent_ = 0;                                 // statements sent in the current call
-};
-
-// A connection borrowed from the pool; returned on destruction.
-class PostgresStore::Lease {
- public:
-  Lease(PostgresStore* store, Conn* c) : store_(store), c_(c) {}
-  Lease(Lease&& o) noexcept : store_(o.store_), c_(std::exchange(o.c_, nullptr)) {}
-  Lease& operator=(Lease&&) = delete;
-  ~Lease() {
-    if (c_) store_->release(c_);
-  }
-  Conn& conn() const { return *c_; }
-
- private:
-  PostgresStore* store_;
-  Conn* c_;
-};
-
-// A transaction on one connection, rolled back unless committed.
-class PostgresStore::Tx {
- public:
-  explicit Tx(Conn& c) : c_(c) {}
-  ~Tx() {
-    if (open_) (void)c_.exec("rollback", "ROLLBACK");
-  }
-  Tx(const Tx&) = delete;
-  Tx& operator=(const Tx&) = delete;
-  Result<void> begin() {
-    auto r = c_.exec("begin", "BEGIN");
-    open_ = static_cast<bool>(r);
-    return r;
-  }
-  // COMMIT ends the transaction whatever it answers.
-  Result<void> commit() {
-    open_ = false;
-    return c_.exec("commit", "COMMIT");
-  }
-
- private:
-  Conn& c_;
-  bool open_ = false;
-};
 
 PostgresStore::PostgresStore(PostgresOptions options) : options_(std::move(options)) {
   if (options_.url.empty()) throw std::runtime_error("PostgreSQL URL is empty");
@@ -336,19 +122,6 @@ void PostgresStore::release(Conn* c) {
   idle_cv_.notify_one();
 }
 
-template <class F>
-auto PostgresStore::with_conn(F&& fn) -> decltype(fn(std::declval<Conn&>())) {
-  constexpr int kAttempts = 3;
-  for (int attempt = 1;; ++attempt) {
-    auto lease = acquire();
-    if (!lease) return lease.error();
-    Conn& c = lease->conn();
-    auto r = fn(c);
-    if (r || !c.retry || attempt == kAttempts) return r;
-    spdlog::warn("metadata: retrying after a transient PostgreSQL failure (attempt {})", attempt);
-  }
-}
-
 int PostgresStore::schema_version() {
   auto v = with_conn([](Conn& c) -> Result<int64_t> {
     auto rows =
@@ -428,7 +201,7 @@ Result<bool> PostgresStore::unlink_blob(std::string_view repo, std::string_view 
 
 Result<void> PostgresStore::put_manifest(std::string_view repo, const ManifestRecord& m,
                                          const std::vector<ManifestChild>& children,
-                                         std::string_view tag) {
+                                         std::string_view tag, const WriteOptions& write) {
   return with_conn([&](Conn& c) -> Result<void> {
     Tx tx(c);
     if (auto r = tx.begin(); !r) return r;
@@ -453,16 +226,61 @@ Result<void> PostgresStore::put_manifest(std::string_view repo, const ManifestRe
                    {*id, m.digest, child.digest, int64_t{child.is_manifest}});
       if (!rows) return rows.error();
     }
-    if (!tag.empty()) {
+    if (!tag.empty() && !write.guard) {
       rows = c.run("upsert tag",
                    "INSERT INTO tags (repo_id, name, digest, updated_at) VALUES ($1, $2, $3, $4) "
                    "ON CONFLICT (repo_id, name) DO UPDATE SET digest = excluded.digest, "
                    "updated_at = excluded.updated_at",
                    {*id, tag, m.digest, now_seconds()});
       if (!rows) return rows.error();
+    } else if (!tag.empty()) {
+      auto set = guarded_set_tag(c, *id, tag, m.digest, write.guard);
+      if (!set) return set;
+    }
+    if (write.audit) {
+      if (auto a = append_chained(c, *write.audit); !a) return a;
     }
     return tx.commit();
   });
+}
+
+Result<void> PostgresStore::guarded_set_tag(Conn& c, int64_t repo_id, std::string_view tag,
+                                            std::string_view digest, const TagGuard& guard) {
+  // An existing tag row is locked while the guard judges it. A tag that does
+  // not exist yet has no row to lock: when a concurrent push creates it
+  // first, our insert finds it (after waiting for that commit) and we look
+  // again, at a row we can lock this time.
+  constexpr int kLooks = 3;
+  for (int look = 1;; ++look) {
+    auto rows =
+        c.run("lock tag", "SELECT digest FROM tags WHERE repo_id = $1 AND name = $2 FOR UPDATE",
+              {repo_id, tag});
+    if (!rows) return rows.error();
+    std::optional<std::string> current;
+    if (rows->size() > 0) current = rows->text(0, 0);
+    std::optional<std::string_view> seen;
+    if (current) seen = *current;
+    if (auto g = guard(tag, seen); !g) return g;
+    if (current) {
+      rows = c.run("move tag",
+                   "UPDATE tags SET digest = $3, updated_at = $4 WHERE repo_id = $1 AND name = $2",
+                   {repo_id, tag, digest, now_seconds()});
+      if (!rows) return rows.error();
+      return {};
+    }
+    rows = c.run("create tag",
+                 "INSERT INTO tags (repo_id, name, digest, updated_at) VALUES ($1, $2, $3, $4) "
+                 "ON CONFLICT (repo_id, name) DO NOTHING",
+                 {repo_id, tag, digest, now_seconds()});
+    if (!rows) return rows.error();
+    if (rows->affected() > 0) return {};
+    if (look == kLooks) {
+      // The tag keeps appearing and vanishing under us; start over.
+      spdlog::warn("metadata: tag {} changed {} times while being set", tag, kLooks);
+      c.retry = true;
+      return store_error();
+    }
+  }
 }
 
 Result<std::optional<ManifestRecord>> PostgresStore::get_manifest(std::string_view repo,
@@ -482,13 +300,32 @@ Result<std::optional<ManifestRecord>> PostgresStore::get_manifest(std::string_vi
   });
 }
 
-Result<bool> PostgresStore::delete_manifest(std::string_view repo, std::string_view digest) {
+Result<bool> PostgresStore::delete_manifest(std::string_view repo, std::string_view digest,
+                                            const WriteOptions& write) {
   return with_conn([&](Conn& c) -> Result<bool> {
     auto id = c.find_repo(repo);
     if (!id) return id.error();
     if (!*id) return false;
     Tx tx(c);
     if (auto r = tx.begin(); !r) return r.error();
+    if (write.guard) {
+      // The manifest row lock holds off a push that would tag this digest
+      // between our look at its tags and the delete (put_manifest locks the
+      // row first); the tag rows are locked against moves and deletes.
+      auto rows = c.run("lock manifest",
+                        "SELECT 1 FROM manifests WHERE repo_id = $1 AND digest = $2 FOR UPDATE",
+                        {**id, digest});
+      if (!rows) return rows.error();
+      rows = c.run("tags of manifest",
+                   "SELECT name FROM tags WHERE repo_id = $1 AND digest = $2 ORDER BY name "
+                   "FOR UPDATE",
+                   {**id, digest});
+      if (!rows) return rows.error();
+      for (int i = 0; i < rows->size(); ++i) {
+        auto g = write.guard(rows->text(i, 0), std::optional<std::string_view>(digest));
+        if (!g) return g.error();
+      }
+    }
     int64_t changed = 0;
     for (const char* sql : {"DELETE FROM manifests WHERE repo_id = $1 AND digest = $2",
                             "DELETE FROM tags WHERE repo_id = $1 AND digest = $2",
@@ -496,6 +333,9 @@ Result<bool> PostgresStore::delete_manifest(std::string_view repo, std::string_v
       auto rows = c.run("delete manifest", sql, {**id, digest});
       if (!rows) return rows.error();
       if (changed == 0) changed = rows->affected();
+    }
+    if (changed > 0 && write.audit) {
+      if (auto a = append_chained(c, *write.audit); !a) return a.error();
     }
     if (auto r = tx.commit(); !r) return r.error();
     return changed > 0;
@@ -533,14 +373,33 @@ Result<std::optional<std::vector<std::string>>> PostgresStore::list_tags(std::st
   });
 }
 
-Result<bool> PostgresStore::delete_tag(std::string_view repo, std::string_view tag) {
+Result<bool> PostgresStore::delete_tag(std::string_view repo, std::string_view tag,
+                                       const WriteOptions& write) {
   return with_conn([&](Conn& c) -> Result<bool> {
-    auto rows = c.run("delete tag",
-                      "DELETE FROM tags WHERE name = $1 AND repo_id = (SELECT id FROM repositories "
-                      "WHERE name = $2)",
-                      {tag, repo});
+    auto id = c.find_repo(repo);
+    if (!id) return id.error();
+    if (!*id) return false;
+    Tx tx(c);
+    if (auto r = tx.begin(); !r) return r.error();
+    // Locked, so that the guard judges the digest that is then deleted.
+    auto rows =
+        c.run("lock tag", "SELECT digest FROM tags WHERE repo_id = $1 AND name = $2 FOR UPDATE",
+              {**id, tag});
     if (!rows) return rows.error();
-    return rows->affected() > 0;
+    if (rows->size() == 0) return false;
+    if (write.guard) {
+      auto current = rows->text(0, 0);
+      if (auto g = write.guard(tag, std::optional<std::string_view>(current)); !g) {
+        return g.error();
+      }
+    }
+    rows = c.run("delete tag", "DELETE FROM tags WHERE repo_id = $1 AND name = $2", {**id, tag});
+    if (!rows) return rows.error();
+    if (write.audit) {
+      if (auto a = append_chained(c, *write.audit); !a) return a.error();
+    }
+    if (auto r = tx.commit(); !r) return r.error();
+    return true;
   });
 }
 

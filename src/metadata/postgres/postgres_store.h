@@ -10,11 +10,18 @@
 // is re-established when next borrowed; a call whose first statement found
 // the connection broken, or that lost a deadlock / serialisation conflict, is
 // retried (every role method is idempotent up to its returned "changed" flag).
+// A retried write runs its tag guard and appends its audit event again: the
+// failed attempt was rolled back, so each event is stored once.
+//
+// Locks, always taken in this order so that writers cannot deadlock: manifest
+// row, tag rows, then the access_state row (access generation and audit chain
+// head), which every audited write holds until it commits.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -56,18 +63,20 @@ class PostgresStore final : public MetadataStore {
   Result<bool> unlink_blob(std::string_view repo, std::string_view digest) override;
 
   Result<void> put_manifest(std::string_view repo, const ManifestRecord& manifest,
-                            const std::vector<ManifestChild>& children,
-                            std::string_view tag) override;
+                            const std::vector<ManifestChild>& children, std::string_view tag,
+                            const WriteOptions& write = {}) override;
   Result<std::optional<ManifestRecord>> get_manifest(std::string_view repo,
                                                      std::string_view digest) override;
-  Result<bool> delete_manifest(std::string_view repo, std::string_view digest) override;
+  Result<bool> delete_manifest(std::string_view repo, std::string_view digest,
+                               const WriteOptions& write = {}) override;
 
   Result<std::optional<std::string>> resolve_tag(std::string_view repo,
                                                  std::string_view tag) override;
   Result<std::optional<std::vector<std::string>>> list_tags(std::string_view repo,
                                                             std::string_view last,
                                                             std::size_t n) override;
-  Result<bool> delete_tag(std::string_view repo, std::string_view tag) override;
+  Result<bool> delete_tag(std::string_view repo, std::string_view tag,
+                          const WriteOptions& write = {}) override;
 
   Result<std::vector<ManifestRecord>> list_referrers(std::string_view repo,
                                                      std::string_view subject,
@@ -83,6 +92,36 @@ class PostgresStore final : public MetadataStore {
   Result<std::vector<std::string>> stale_scans(std::string_view data_version) override;
   Result<std::vector<std::string>> unfinished_scans() override;
 
+  // Access control and the audit log: postgres_access.cc.
+  Result<bool> create_user(const UserRecord& user, const audit::AuditEvent& event) override;
+  Result<bool> update_user(const UserRecord& user, const audit::AuditEvent& event) override;
+  Result<bool> delete_user(std::string_view name, const audit::AuditEvent& event) override;
+  Result<std::optional<UserRecord>> get_user(std::string_view name) override;
+  Result<std::vector<UserRecord>> list_users() override;
+  Result<bool> create_robot(const RobotRecord& robot, const audit::AuditEvent& event) override;
+  Result<bool> delete_robot(std::string_view name, const audit::AuditEvent& event) override;
+  Result<std::optional<RobotRecord>> get_robot(std::string_view name) override;
+  Result<std::vector<RobotRecord>> list_robots() override;
+  Result<void> put_namespace(const NamespaceRecord& ns, const audit::AuditEvent& event) override;
+  Result<bool> delete_namespace(std::string_view name, const audit::AuditEvent& event) override;
+  Result<std::vector<NamespaceRecord>> list_namespaces() override;
+  Result<void> put_role_binding(const RoleBindingRecord& binding,
+                                const audit::AuditEvent& event) override;
+  Result<bool> delete_role_binding(std::string_view namespace_name, std::string_view user,
+                                   const audit::AuditEvent& event) override;
+  Result<std::vector<RoleBindingRecord>> list_role_bindings() override;
+  Result<bool> create_tag_rule(const TagRuleRecord& rule, const audit::AuditEvent& event) override;
+  Result<bool> delete_tag_rule(std::string_view namespace_name, std::string_view name,
+                               const audit::AuditEvent& event) override;
+  Result<std::vector<TagRuleRecord>> list_tag_rules() override;
+  Result<int64_t> access_generation() override;
+
+  Result<void> append_audit(const std::vector<audit::AuditEvent>& events) override;
+  Result<std::vector<audit::ChainedEvent>> list_audit(const AuditFilter& filter) override;
+  Result<audit::ChainHead> audit_head() override;
+  Result<std::vector<audit::ChainedEvent>> audit_rows(uint64_t after_seq,
+                                                      std::size_t limit) override;
+
  private:
   class Conn;
   class Lease;
@@ -97,6 +136,19 @@ class PostgresStore final : public MetadataStore {
   template <class F>
   auto with_conn(F&& fn) -> decltype(fn(std::declval<Conn&>()));
   void migrate(Conn& c);
+  // Inside a transaction on c: locks the chain head (the access_state row, so
+  // that replicas append one at a time), links `event` to it, inserts it and
+  // advances the head.
+  static Result<void> append_chained(Conn& c, const audit::AuditEvent& event);
+  // Inside a transaction on c: points the tag at digest once the guard has
+  // approved the digest it points at now, which cannot change meanwhile.
+  static Result<void> guarded_set_tag(Conn& c, int64_t repo_id, std::string_view tag,
+                                      std::string_view digest, const TagGuard& guard);
+  // Runs `change` (which reports whether it changed anything) in one
+  // transaction that holds the access_state row lock throughout; when it did,
+  // bumps the access generation and appends `event`. Retried as a whole.
+  Result<bool> access_change(const audit::AuditEvent& event,
+                             const std::function<Result<bool>(Conn&)>& change);
 
   const PostgresOptions options_;
   std::vector<std::unique_ptr<Conn>> conns_;  // every connection; fixed after construction

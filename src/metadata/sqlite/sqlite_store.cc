@@ -138,7 +138,7 @@ Result<bool> SqliteStore::unlink_blob(std::string_view repo, std::string_view di
 
 Result<void> SqliteStore::put_manifest(std::string_view repo, const ManifestRecord& m,
                                        const std::vector<ManifestChild>& children,
-                                       std::string_view tag) {
+                                       std::string_view tag, const WriteOptions& write) {
   std::lock_guard lock(mu_);
   if (!exec("BEGIN IMMEDIATE")) return make_error(Errc::internal, "metadata store error");
   auto rollback = [&](const char* what) {
@@ -166,6 +166,19 @@ Result<void> SqliteStore::put_manifest(std::string_view repo, const ManifestReco
     s.bind(1, *id).bind(2, m.digest).bind(3, c.digest).bind(4, int64_t{c.is_manifest});
     if (s.step() != SQLITE_DONE) return rollback("insert manifest child");
   }
+  if (!tag.empty() && write.guard) {
+    auto current = tag_digest(*id, tag);
+    if (!current) {
+      exec("ROLLBACK");
+      return current.error();
+    }
+    std::optional<std::string_view> cur;
+    if (*current) cur = **current;
+    if (auto g = write.guard(tag, cur); !g) {
+      exec("ROLLBACK");
+      return g.error();
+    }
+  }
   if (!tag.empty()) {
     auto s = prepare(
         "INSERT INTO tags (repo_id, name, digest, updated_at) VALUES (?, ?, ?, ?) "
@@ -173,6 +186,12 @@ Result<void> SqliteStore::put_manifest(std::string_view repo, const ManifestReco
         "updated_at = excluded.updated_at");
     s.bind(1, *id).bind(2, tag).bind(3, m.digest).bind(4, now_seconds());
     if (s.step() != SQLITE_DONE) return rollback("upsert tag");
+  }
+  if (write.audit) {
+    if (auto a = append_chained(*write.audit); !a) {
+      exec("ROLLBACK");
+      return a.error();
+    }
   }
   return exec("COMMIT");
 }
@@ -193,24 +212,39 @@ Result<std::optional<ManifestRecord>> SqliteStore::get_manifest(std::string_view
                                                       s.integer(6)});
 }
 
-Result<bool> SqliteStore::delete_manifest(std::string_view repo, std::string_view digest) {
+Result<bool> SqliteStore::delete_manifest(std::string_view repo, std::string_view digest,
+                                          const WriteOptions& write) {
   std::lock_guard lock(mu_);
   auto id = find_repo(repo);
   if (!id) return id.error();
   if (!*id) return false;
   if (!exec("BEGIN IMMEDIATE")) return make_error(Errc::internal, "metadata store error");
+  auto abort = [&](Error e) {
+    exec("ROLLBACK");
+    return e;
+  };
+  if (write.guard) {
+    auto s = prepare("SELECT name FROM tags WHERE repo_id = ? AND digest = ? ORDER BY name");
+    s.bind(1, **id).bind(2, digest);
+    std::vector<std::string> tags;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) tags.push_back(s.text(0));
+    if (rc != SQLITE_DONE) return abort(fail("tags of manifest"));
+    for (const auto& t : tags) {
+      if (auto g = write.guard(t, std::optional<std::string_view>(digest)); !g) return abort(g.error());
+    }
+  }
   int changed = 0;
   for (const char* sql : {"DELETE FROM manifests WHERE repo_id = ? AND digest = ?",
                           "DELETE FROM tags WHERE repo_id = ? AND digest = ?",
                           "DELETE FROM manifest_children WHERE repo_id = ? AND parent = ?"}) {
     auto s = prepare(sql);
     s.bind(1, **id).bind(2, digest);
-    if (s.step() != SQLITE_DONE) {
-      auto e = fail("delete manifest");
-      exec("ROLLBACK");
-      return e;
-    }
+    if (s.step() != SQLITE_DONE) return abort(fail("delete manifest"));
     if (changed == 0) changed = db_.changes();
+  }
+  if (changed > 0 && write.audit) {
+    if (auto a = append_chained(*write.audit); !a) return abort(a.error());
   }
   if (!exec("COMMIT")) return make_error(Errc::internal, "metadata store error");
   return changed > 0;
@@ -245,13 +279,45 @@ Result<std::optional<std::vector<std::string>>> SqliteStore::list_tags(std::stri
   return std::optional<std::vector<std::string>>(std::move(out));
 }
 
-Result<bool> SqliteStore::delete_tag(std::string_view repo, std::string_view tag) {
+Result<std::optional<std::string>> SqliteStore::tag_digest(int64_t repo_id, std::string_view tag) {
+  auto s = prepare("SELECT digest FROM tags WHERE repo_id = ? AND name = ?");
+  s.bind(1, repo_id).bind(2, tag);
+  int rc = s.step();
+  if (rc == SQLITE_ROW) return std::optional<std::string>(s.text(0));
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
+  return fail("tag digest");
+}
+
+Result<bool> SqliteStore::delete_tag(std::string_view repo, std::string_view tag,
+                                     const WriteOptions& write) {
   std::lock_guard lock(mu_);
-  auto s = prepare(
-      "DELETE FROM tags WHERE name = ? AND repo_id = (SELECT id FROM repositories WHERE name = ?)");
-  s.bind(1, tag).bind(2, repo);
-  if (s.step() != SQLITE_DONE) return fail("delete tag");
-  return db_.changes() > 0;
+  auto id = find_repo(repo);
+  if (!id) return id.error();
+  if (!*id) return false;
+  if (!exec("BEGIN IMMEDIATE")) return make_error(Errc::internal, "metadata store error");
+  auto abort = [&](Error e) {
+    exec("ROLLBACK");
+    return e;
+  };
+  auto current = tag_digest(**id, tag);
+  if (!current) return abort(current.error());
+  if (!*current) {
+    exec("ROLLBACK");
+    return false;
+  }
+  if (write.guard) {
+    if (auto g = write.guard(tag, std::optional<std::string_view>(**current)); !g) {
+      return abort(g.error());
+    }
+  }
+  auto s = prepare("DELETE FROM tags WHERE repo_id = ? AND name = ?");
+  s.bind(1, **id).bind(2, tag);
+  if (s.step() != SQLITE_DONE) return abort(fail("delete tag"));
+  if (write.audit) {
+    if (auto a = append_chained(*write.audit); !a) return abort(a.error());
+  }
+  if (!exec("COMMIT")) return make_error(Errc::internal, "metadata store error");
+  return true;
 }
 
 Result<std::vector<ManifestRecord>> SqliteStore::list_referrers(std::string_view repo,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -34,17 +35,19 @@ class SqliteStore final : public MetadataStore {
 
   Result<void> put_manifest(std::string_view repo, const ManifestRecord& manifest,
                             const std::vector<ManifestChild>& children,
-                            std::string_view tag) override;
+                            std::string_view tag, const WriteOptions& write = {}) override;
   Result<std::optional<ManifestRecord>> get_manifest(std::string_view repo,
                                                      std::string_view digest) override;
-  Result<bool> delete_manifest(std::string_view repo, std::string_view digest) override;
+  Result<bool> delete_manifest(std::string_view repo, std::string_view digest,
+                               const WriteOptions& write = {}) override;
 
   Result<std::optional<std::string>> resolve_tag(std::string_view repo,
                                                  std::string_view tag) override;
   Result<std::optional<std::vector<std::string>>> list_tags(std::string_view repo,
                                                             std::string_view last,
                                                             std::size_t n) override;
-  Result<bool> delete_tag(std::string_view repo, std::string_view tag) override;
+  Result<bool> delete_tag(std::string_view repo, std::string_view tag,
+                          const WriteOptions& write = {}) override;
 
   Result<std::vector<ManifestRecord>> list_referrers(std::string_view repo,
                                                      std::string_view subject,
@@ -60,12 +63,48 @@ class SqliteStore final : public MetadataStore {
   Result<std::vector<std::string>> stale_scans(std::string_view data_version) override;
   Result<std::vector<std::string>> unfinished_scans() override;
 
+  Result<bool> create_user(const UserRecord& user, const audit::AuditEvent& event) override;
+  Result<bool> update_user(const UserRecord& user, const audit::AuditEvent& event) override;
+  Result<bool> delete_user(std::string_view name, const audit::AuditEvent& event) override;
+  Result<std::optional<UserRecord>> get_user(std::string_view name) override;
+  Result<std::vector<UserRecord>> list_users() override;
+  Result<bool> create_robot(const RobotRecord& robot, const audit::AuditEvent& event) override;
+  Result<bool> delete_robot(std::string_view name, const audit::AuditEvent& event) override;
+  Result<std::optional<RobotRecord>> get_robot(std::string_view name) override;
+  Result<std::vector<RobotRecord>> list_robots() override;
+  Result<void> put_namespace(const NamespaceRecord& ns, const audit::AuditEvent& event) override;
+  Result<bool> delete_namespace(std::string_view name, const audit::AuditEvent& event) override;
+  Result<std::vector<NamespaceRecord>> list_namespaces() override;
+  Result<void> put_role_binding(const RoleBindingRecord& binding,
+                                const audit::AuditEvent& event) override;
+  Result<bool> delete_role_binding(std::string_view namespace_name, std::string_view user,
+                                   const audit::AuditEvent& event) override;
+  Result<std::vector<RoleBindingRecord>> list_role_bindings() override;
+  Result<bool> create_tag_rule(const TagRuleRecord& rule, const audit::AuditEvent& event) override;
+  Result<bool> delete_tag_rule(std::string_view namespace_name, std::string_view name,
+                               const audit::AuditEvent& event) override;
+  Result<std::vector<TagRuleRecord>> list_tag_rules() override;
+  Result<int64_t> access_generation() override;
+
+  Result<void> append_audit(const std::vector<audit::AuditEvent>& events) override;
+  Result<std::vector<audit::ChainedEvent>> list_audit(const AuditFilter& filter) override;
+  Result<audit::ChainHead> audit_head() override;
+  Result<std::vector<audit::ChainedEvent>> audit_rows(uint64_t after_seq,
+                                                      std::size_t limit) override;
+
  private:
   SqliteDb::Stmt prepare(const char* sql);
   Result<void> exec(const char* sql);
   Result<int64_t> ensure_repo(std::string_view repo);
   Result<std::optional<int64_t>> find_repo(std::string_view repo);
   Error fail(const char* what);
+  Result<std::optional<std::string>> tag_digest(int64_t repo_id, std::string_view tag);
+  // Inside a transaction: links `event` to the chain head and inserts it.
+  Result<void> append_chained(const audit::AuditEvent& event);
+  // Runs `change` (which reports whether it changed anything) in one IMMEDIATE
+  // transaction; when it did, bumps the access generation and appends `event`.
+  Result<bool> access_change(const audit::AuditEvent& event,
+                             const std::function<Result<bool>()>& change);
 
   std::mutex mu_;
   SqliteDb db_;  // guarded by mu_

@@ -2,15 +2,20 @@
 // engine (SQLite and a real PostgreSQL 15 server, see store_engines.h).
 #include <algorithm>
 #include <atomic>
+#include <barrier>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "audit/audit_chain.h"
 #include "metadata/migrations.h"
 #include "store_engines.h"
 
@@ -623,6 +628,679 @@ TYPED_TEST(MetadataStoreTest, ConcurrentDeletesAndTagMovesKeepTagsOnExistingMani
   if (latest) {
     EXPECT_TRUE(Ok(this->db().get_manifest("repo", *latest)));
   }
+}
+
+// --- tag guards and audited registry writes ----------------------------------------
+
+audit::AuditEvent Event(const std::string& action, const std::string& actor = "alice",
+                        int64_t time_ms = 1000, const std::string& repository = "",
+                        const std::string& result = "success") {
+  audit::AuditEvent e;
+  e.time_ms = time_ms;
+  e.actor = actor;
+  e.source_address = "192.0.2.7";
+  e.action = action;
+  e.repository = repository;
+  e.reference = "ref";
+  e.digest = Dg("d");
+  e.result = result;
+  e.detail = "detail \xe2\x9c\x93";
+  return e;
+}
+
+// Records what a guard was shown and answers with `refuse` (empty: allow).
+struct GuardSpy {
+  std::vector<std::pair<std::string, std::optional<std::string>>> calls;
+  std::optional<Error> refuse;
+  TagGuard guard() {
+    return [this](std::string_view tag, std::optional<std::string_view> current) -> Result<void> {
+      calls.emplace_back(std::string(tag), current
+                                               ? std::optional<std::string>(std::string(*current))
+                                               : std::nullopt);
+      if (refuse) return *refuse;
+      return {};
+    };
+  }
+};
+
+Error Immutable() { return make_error(Errc::denied, "tag v1 is immutable (rule release)"); }
+
+using GuardCall = std::pair<std::string, std::optional<std::string>>;
+
+template <class Store>
+std::vector<audit::ChainedEvent> AllAudit(Store& db) {
+  return Ok(db.audit_rows(0, 1'000'000));
+}
+
+TYPED_TEST(MetadataStoreTest, PutManifestGuardSeesTheDigestTheTagPointsAtNow) {
+  GuardSpy spy;
+  Ok(this->db().put_manifest("repo", Manifest(Dg("one")), {}, "v1", {spy.guard(), nullptr}));
+  Ok(this->db().put_manifest("repo", Manifest(Dg("two")), {}, "v1", {spy.guard(), nullptr}));
+  Ok(this->db().put_manifest("repo", Manifest(Dg("untagged")), {}, "", {spy.guard(), nullptr}));
+  EXPECT_EQ(spy.calls, (std::vector<GuardCall>{{"v1", std::nullopt}, {"v1", Dg("one")}}));
+  EXPECT_EQ(Ok(this->db().resolve_tag("repo", "v1")), std::optional<std::string>(Dg("two")));
+}
+
+TYPED_TEST(MetadataStoreTest, AGuardErrorAbortsPutManifestAndIsReturnedUnchanged) {
+  Ok(this->db().put_manifest("repo", Manifest(Dg("one")), {}, "v1"));
+  GuardSpy spy;
+  spy.refuse = Immutable();
+  auto event = Event("push");
+  auto r = this->db().put_manifest("repo", Manifest(Dg("two")), {{Dg("layer"), false}}, "v1",
+                                   {spy.guard(), &event});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::denied);
+  EXPECT_EQ(r.error().message, Immutable().message);
+  EXPECT_EQ(spy.calls, (std::vector<GuardCall>{{"v1", Dg("one")}}));
+  EXPECT_EQ(Ok(this->db().resolve_tag("repo", "v1")), std::optional<std::string>(Dg("one")));
+  EXPECT_EQ(Ok(this->db().get_manifest("repo", Dg("two"))), std::nullopt);
+  EXPECT_EQ(Ok(this->db().linked_blob("repo", Dg("two"))), std::nullopt);
+  EXPECT_TRUE(AllAudit(this->db()).empty());
+  // Refusing a new tag in a new repository leaves nothing behind either.
+  r = this->db().put_manifest("fresh", Manifest(Dg("x")), {}, "v1", {spy.guard(), nullptr});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(Ok(this->db().get_manifest("fresh", Dg("x"))), std::nullopt);
+  EXPECT_EQ(Ok(this->db().resolve_tag("fresh", "v1")), std::nullopt);
+}
+
+TYPED_TEST(MetadataStoreTest, DeleteManifestGuardSeesEveryTagOfTheDigestAndCanRefuse) {
+  Ok(this->db().put_manifest("repo", Manifest(Dg("m")), {}, "a"));
+  Ok(this->db().put_manifest("repo", Manifest(Dg("m")), {}, "b"));
+  Ok(this->db().put_manifest("repo", Manifest(Dg("keep")), {}, "c"));
+  Ok(this->db().put_manifest("other", Manifest(Dg("m")), {}, "d"));
+  GuardSpy spy;
+  spy.refuse = Immutable();
+  auto event = Event("delete");
+  auto r = this->db().delete_manifest("repo", Dg("m"), {spy.guard(), &event});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::denied);
+  ASSERT_FALSE(spy.calls.empty());
+  EXPECT_TRUE(Ok(this->db().get_manifest("repo", Dg("m"))));
+  EXPECT_EQ(Ok(this->db().resolve_tag("repo", "a")), std::optional<std::string>(Dg("m")));
+  EXPECT_EQ(Ok(this->db().resolve_tag("repo", "b")), std::optional<std::string>(Dg("m")));
+  EXPECT_TRUE(AllAudit(this->db()).empty());
+
+  GuardSpy allow;
+  EXPECT_TRUE(Ok(this->db().delete_manifest("repo", Dg("m"), {allow.guard(), nullptr})));
+  std::sort(allow.calls.begin(), allow.calls.end());
+  EXPECT_EQ(allow.calls, (std::vector<GuardCall>{{"a", Dg("m")}, {"b", Dg("m")}}));
+  EXPECT_EQ(Ok(this->db().get_manifest("repo", Dg("m"))), std::nullopt);
+  EXPECT_EQ(Ok(this->db().resolve_tag("repo", "c")), std::optional<std::string>(Dg("keep")));
+  EXPECT_EQ(Ok(this->db().resolve_tag("other", "d")), std::optional<std::string>(Dg("m")));
+}
+
+TYPED_TEST(MetadataStoreTest, DeleteTagGuardSeesTheCurrentDigestAndCanRefuse) {
+  Ok(this->db().put_manifest("repo", Manifest(Dg("m")), {}, "v1"));
+  GuardSpy spy;
+  spy.refuse = Immutable();
+  EXPECT_FALSE(Ok(this->db().delete_tag("repo", "unknown", {spy.guard(), nullptr})));
+  EXPECT_FALSE(Ok(this->db().delete_tag("no-repo", "v1", {spy.guard(), nullptr})));
+  EXPECT_TRUE(spy.calls.empty());
+  auto r = this->db().delete_tag("repo", "v1", {spy.guard(), nullptr});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::denied);
+  EXPECT_EQ(spy.calls, (std::vector<GuardCall>{{"v1", Dg("m")}}));
+  EXPECT_EQ(Ok(this->db().resolve_tag("repo", "v1")), std::optional<std::string>(Dg("m")));
+  spy.refuse.reset();
+  EXPECT_TRUE(Ok(this->db().delete_tag("repo", "v1", {spy.guard(), nullptr})));
+  EXPECT_EQ(Ok(this->db().resolve_tag("repo", "v1")), std::nullopt);
+  EXPECT_TRUE(Ok(this->db().get_manifest("repo", Dg("m"))));
+}
+
+TYPED_TEST(MetadataStoreTest, RegistryWritesAppendTheirAuditEventOnlyWhenTheyWrite) {
+  auto push = Event("push", "alice", 10, "repo");
+  auto untag = Event("tag.delete", "bob", 20, "repo");
+  auto del = Event("delete", "carol", 30, "repo");
+  auto nothing = Event("delete", "mallory", 40, "repo");
+  Ok(this->db().put_manifest("repo", Manifest(Dg("m")), {}, "v1", {{}, &push}));
+  Ok(this->db().put_manifest("repo", Manifest(Dg("m")), {}, "v2"));  // no event given
+  EXPECT_TRUE(Ok(this->db().delete_tag("repo", "v1", {{}, &untag})));
+  EXPECT_TRUE(Ok(this->db().delete_manifest("repo", Dg("m"), {{}, &del})));
+  // Nothing deleted, nothing recorded.
+  EXPECT_FALSE(Ok(this->db().delete_tag("repo", "v1", {{}, &nothing})));
+  EXPECT_FALSE(Ok(this->db().delete_manifest("repo", Dg("m"), {{}, &nothing})));
+  EXPECT_FALSE(Ok(this->db().delete_manifest("no-repo", Dg("m"), {{}, &nothing})));
+  // A refused write records nothing.
+  GuardSpy refuse;
+  refuse.refuse = Immutable();
+  Ok(this->db().put_manifest("repo", Manifest(Dg("n")), {}, "v3"));
+  EXPECT_FALSE(
+      this->db().put_manifest("repo", Manifest(Dg("o")), {}, "v3", {refuse.guard(), &nothing}));
+  EXPECT_FALSE(this->db().delete_tag("repo", "v3", {refuse.guard(), &nothing}));
+  EXPECT_FALSE(this->db().delete_manifest("repo", Dg("n"), {refuse.guard(), &nothing}));
+
+  auto rows = AllAudit(this->db());
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].event, push);
+  EXPECT_EQ(rows[1].event, untag);
+  EXPECT_EQ(rows[2].event, del);
+  EXPECT_EQ(rows[0].seq, 1u);
+  EXPECT_EQ(rows[2].seq, 3u);
+  EXPECT_TRUE(audit::verify_chain(rows).ok()) << audit::verify_chain(rows).message;
+}
+
+// --- access control ------------------------------------------------------------------
+
+UserRecord User(const std::string& name, bool admin = false,
+                const std::string& hash = "$argon2id$x") {
+  return UserRecord{name, hash, admin, 1700000000};
+}
+
+TYPED_TEST(MetadataStoreTest, UsersAreCreatedUpdatedListedAndDeleted) {
+  EXPECT_EQ(Ok(this->db().get_user("bob")), std::nullopt);
+  EXPECT_TRUE(Ok(this->db().create_user(User("bob"), Event("user.create"))));
+  EXPECT_TRUE(Ok(this->db().create_user(User("alice", true), Event("user.create"))));
+  EXPECT_FALSE(Ok(this->db().create_user(User("bob", true, "other"), Event("user.create"))));
+  auto bob = Ok(this->db().get_user("bob"));
+  ASSERT_TRUE(bob);
+  EXPECT_EQ(bob->name, "bob");
+  EXPECT_EQ(bob->password_hash, "$argon2id$x");
+  EXPECT_FALSE(bob->system_admin);
+  EXPECT_EQ(bob->created_at, 1700000000);
+
+  auto changed = User("bob", true, "$argon2id$new");
+  changed.created_at = 5;  // not replaced
+  EXPECT_TRUE(Ok(this->db().update_user(changed, Event("user.update"))));
+  EXPECT_FALSE(Ok(this->db().update_user(User("nobody"), Event("user.update"))));
+  bob = Ok(this->db().get_user("bob"));
+  ASSERT_TRUE(bob);
+  EXPECT_EQ(bob->password_hash, "$argon2id$new");
+  EXPECT_TRUE(bob->system_admin);
+  EXPECT_EQ(bob->created_at, 1700000000);
+  EXPECT_EQ(Ok(this->db().get_user("nobody")), std::nullopt);
+
+  auto users = Ok(this->db().list_users());
+  ASSERT_EQ(users.size(), 2u);
+  EXPECT_EQ(users[0].name, "alice");
+  EXPECT_TRUE(users[0].system_admin);
+  EXPECT_EQ(users[1].name, "bob");
+
+  EXPECT_TRUE(Ok(this->db().delete_user("bob", Event("user.delete"))));
+  EXPECT_FALSE(Ok(this->db().delete_user("bob", Event("user.delete"))));
+  EXPECT_EQ(Ok(this->db().get_user("bob")), std::nullopt);
+  EXPECT_EQ(Ok(this->db().list_users()).size(), 1u);
+}
+
+TYPED_TEST(MetadataStoreTest, DeletingAUserRemovesTheirRoleBindings) {
+  Ok(this->db().create_user(User("bob"), Event("user.create")));
+  Ok(this->db().create_user(User("carol"), Event("user.create")));
+  Ok(this->db().put_namespace({"team-a", false, 1}, Event("namespace.put")));
+  Ok(this->db().put_namespace({"team-b", false, 1}, Event("namespace.put")));
+  Ok(this->db().put_role_binding({"team-a", "bob", "developer"}, Event("role.bind")));
+  Ok(this->db().put_role_binding({"team-b", "bob", "reader"}, Event("role.bind")));
+  Ok(this->db().put_role_binding({"team-a", "carol", "admin"}, Event("role.bind")));
+  EXPECT_TRUE(Ok(this->db().delete_user("bob", Event("user.delete"))));
+  auto bindings = Ok(this->db().list_role_bindings());
+  ASSERT_EQ(bindings.size(), 1u);
+  EXPECT_EQ(bindings[0].user, "carol");
+  EXPECT_EQ(bindings[0].namespace_name, "team-a");
+  EXPECT_EQ(bindings[0].role, "admin");
+}
+
+TYPED_TEST(MetadataStoreTest, RobotsAreCreatedListedAndDeleted) {
+  RobotRecord ci{
+      "ci",          "sha256:abc", R"([{"repository":"team-a/*","actions":["pull","push"]}])",
+      4'000'000'000, "alice",      1700000000};
+  RobotRecord bot{"bot", "sha256:def", "[]", 0, "bob", 1700000001};
+  EXPECT_TRUE(Ok(this->db().create_robot(ci, Event("robot.create"))));
+  EXPECT_TRUE(Ok(this->db().create_robot(bot, Event("robot.create"))));
+  RobotRecord again = ci;
+  again.secret_hash = "sha256:other";
+  EXPECT_FALSE(Ok(this->db().create_robot(again, Event("robot.create"))));
+  auto got = Ok(this->db().get_robot("ci"));
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->name, "ci");
+  EXPECT_EQ(got->secret_hash, "sha256:abc");
+  EXPECT_EQ(got->permissions_json, ci.permissions_json);
+  EXPECT_EQ(got->expires_at, 4'000'000'000);
+  EXPECT_EQ(got->created_by, "alice");
+  EXPECT_EQ(got->created_at, 1700000000);
+  EXPECT_EQ(Ok(this->db().get_robot("nobody")), std::nullopt);
+  auto robots = Ok(this->db().list_robots());
+  ASSERT_EQ(robots.size(), 2u);
+  EXPECT_EQ(robots[0].name, "bot");
+  EXPECT_EQ(robots[1].name, "ci");
+  EXPECT_TRUE(Ok(this->db().delete_robot("ci", Event("robot.delete"))));
+  EXPECT_FALSE(Ok(this->db().delete_robot("ci", Event("robot.delete"))));
+  EXPECT_EQ(Ok(this->db().get_robot("ci")), std::nullopt);
+  EXPECT_EQ(Ok(this->db().list_robots()).size(), 1u);
+}
+
+TYPED_TEST(MetadataStoreTest, NamespacesAreUpsertedListedAndDeleted) {
+  Ok(this->db().put_namespace({"team-b", false, 10}, Event("namespace.put")));
+  Ok(this->db().put_namespace({"team-a", true, 20}, Event("namespace.put")));
+  Ok(this->db().put_namespace({"team-b", true, 99}, Event("namespace.put")));
+  auto all = Ok(this->db().list_namespaces());
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].name, "team-a");
+  EXPECT_TRUE(all[0].anonymous_pull);
+  EXPECT_EQ(all[0].created_at, 20);
+  EXPECT_EQ(all[1].name, "team-b");
+  EXPECT_TRUE(all[1].anonymous_pull);  // updated
+  EXPECT_EQ(all[1].created_at, 10);    // kept
+  EXPECT_TRUE(Ok(this->db().delete_namespace("team-b", Event("namespace.delete"))));
+  EXPECT_FALSE(Ok(this->db().delete_namespace("team-b", Event("namespace.delete"))));
+  all = Ok(this->db().list_namespaces());
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].name, "team-a");
+}
+
+TYPED_TEST(MetadataStoreTest, DeletingANamespaceRemovesItsBindingsAndTagRules) {
+  Ok(this->db().put_namespace({"gone", false, 1}, Event("namespace.put")));
+  Ok(this->db().put_namespace({"kept", false, 1}, Event("namespace.put")));
+  Ok(this->db().put_role_binding({"gone", "bob", "admin"}, Event("role.bind")));
+  Ok(this->db().put_role_binding({"kept", "bob", "reader"}, Event("role.bind")));
+  EXPECT_TRUE(Ok(this->db().create_tag_rule({"gone", "release", "v*"}, Event("rule.create"))));
+  EXPECT_TRUE(Ok(this->db().create_tag_rule({"kept", "release", "v*"}, Event("rule.create"))));
+  EXPECT_TRUE(Ok(this->db().delete_namespace("gone", Event("namespace.delete"))));
+  auto bindings = Ok(this->db().list_role_bindings());
+  ASSERT_EQ(bindings.size(), 1u);
+  EXPECT_EQ(bindings[0].namespace_name, "kept");
+  auto rules = Ok(this->db().list_tag_rules());
+  ASSERT_EQ(rules.size(), 1u);
+  EXPECT_EQ(rules[0].namespace_name, "kept");
+  // Recreating the namespace does not bring them back.
+  Ok(this->db().put_namespace({"gone", false, 2}, Event("namespace.put")));
+  EXPECT_EQ(Ok(this->db().list_role_bindings()).size(), 1u);
+  EXPECT_EQ(Ok(this->db().list_tag_rules()).size(), 1u);
+}
+
+TYPED_TEST(MetadataStoreTest, RoleBindingsAreUpsertedListedAndDeleted) {
+  Ok(this->db().put_namespace({"b", false, 1}, Event("namespace.put")));
+  Ok(this->db().put_namespace({"a", false, 1}, Event("namespace.put")));
+  Ok(this->db().put_role_binding({"b", "zed", "reader"}, Event("role.bind")));
+  Ok(this->db().put_role_binding({"b", "amy", "developer"}, Event("role.bind")));
+  Ok(this->db().put_role_binding({"a", "zed", "maintainer"}, Event("role.bind")));
+  Ok(this->db().put_role_binding({"b", "zed", "admin"}, Event("role.bind")));  // replaces
+  auto all = Ok(this->db().list_role_bindings());
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].namespace_name + "/" + all[0].user + "=" + all[0].role, "a/zed=maintainer");
+  EXPECT_EQ(all[1].namespace_name + "/" + all[1].user + "=" + all[1].role, "b/amy=developer");
+  EXPECT_EQ(all[2].namespace_name + "/" + all[2].user + "=" + all[2].role, "b/zed=admin");
+  EXPECT_TRUE(Ok(this->db().delete_role_binding("b", "zed", Event("role.unbind"))));
+  EXPECT_FALSE(Ok(this->db().delete_role_binding("b", "zed", Event("role.unbind"))));
+  EXPECT_FALSE(Ok(this->db().delete_role_binding("nowhere", "amy", Event("role.unbind"))));
+  EXPECT_EQ(Ok(this->db().list_role_bindings()).size(), 2u);
+}
+
+TYPED_TEST(MetadataStoreTest, TagRulesListByNamespaceThenCreationOrder) {
+  Ok(this->db().put_namespace({"b", false, 1}, Event("namespace.put")));
+  Ok(this->db().put_namespace({"a", false, 1}, Event("namespace.put")));
+  EXPECT_TRUE(Ok(this->db().create_tag_rule({"b", "zz-first", "v*"}, Event("rule.create"))));
+  EXPECT_TRUE(Ok(this->db().create_tag_rule({"a", "only", "*"}, Event("rule.create"))));
+  EXPECT_TRUE(
+      Ok(this->db().create_tag_rule({"b", "aa-second", "release-*"}, Event("rule.create"))));
+  EXPECT_TRUE(Ok(this->db().create_tag_rule({"b", "mm-third", "latest"}, Event("rule.create"))));
+  // Names are unique within a namespace only.
+  EXPECT_FALSE(Ok(this->db().create_tag_rule({"b", "zz-first", "other"}, Event("rule.create"))));
+  EXPECT_TRUE(Ok(this->db().create_tag_rule({"a", "zz-first", "x"}, Event("rule.create"))));
+  auto names = [&] {
+    std::vector<std::string> out;
+    for (const auto& r : Ok(this->db().list_tag_rules())) {
+      out.push_back(r.namespace_name + "/" + r.name + ":" + r.pattern);
+    }
+    return out;
+  };
+  EXPECT_EQ(names(), (std::vector<std::string>{"a/only:*", "a/zz-first:x", "b/zz-first:v*",
+                                               "b/aa-second:release-*", "b/mm-third:latest"}));
+  EXPECT_TRUE(Ok(this->db().delete_tag_rule("b", "zz-first", Event("rule.delete"))));
+  EXPECT_FALSE(Ok(this->db().delete_tag_rule("b", "zz-first", Event("rule.delete"))));
+  EXPECT_FALSE(Ok(this->db().delete_tag_rule("nowhere", "only", Event("rule.delete"))));
+  // A rule created after a deletion still comes last.
+  EXPECT_TRUE(Ok(this->db().create_tag_rule({"b", "zz-first", "v2*"}, Event("rule.create"))));
+  EXPECT_EQ(names(), (std::vector<std::string>{"a/only:*", "a/zz-first:x", "b/aa-second:release-*",
+                                               "b/mm-third:latest", "b/zz-first:v2*"}));
+}
+
+TYPED_TEST(MetadataStoreTest, AccessGenerationIncreasesWithEveryChangeAndNotOnANoOp) {
+  auto& db = this->db();
+  int64_t last = Ok(db.access_generation());
+  std::size_t events = 0;
+  auto changed = [&](const char* what) {
+    int64_t now = Ok(db.access_generation());
+    EXPECT_GT(now, last) << what;
+    last = now;
+    ++events;
+    EXPECT_EQ(AllAudit(db).size(), events) << what;
+  };
+  auto unchanged = [&](const char* what) {
+    EXPECT_EQ(Ok(db.access_generation()), last) << what;
+    EXPECT_EQ(AllAudit(db).size(), events) << what;
+  };
+  RobotRecord robot{"ci", "sha256:abc", "[]", 0, "alice", 1};
+
+  EXPECT_TRUE(Ok(db.create_user(User("bob"), Event("user.create"))));
+  changed("create_user");
+  EXPECT_FALSE(Ok(db.create_user(User("bob"), Event("user.create"))));
+  unchanged("create_user of an existing user");
+  EXPECT_TRUE(Ok(db.update_user(User("bob", true), Event("user.update"))));
+  changed("update_user");
+  EXPECT_FALSE(Ok(db.update_user(User("nobody"), Event("user.update"))));
+  unchanged("update_user of an unknown user");
+  EXPECT_TRUE(Ok(db.create_robot(robot, Event("robot.create"))));
+  changed("create_robot");
+  EXPECT_FALSE(Ok(db.create_robot(robot, Event("robot.create"))));
+  unchanged("create_robot of an existing robot");
+  Ok(db.put_namespace({"team", false, 1}, Event("namespace.put")));
+  changed("put_namespace (insert)");
+  Ok(db.put_namespace({"team", true, 1}, Event("namespace.put")));
+  changed("put_namespace (update)");
+  Ok(db.put_role_binding({"team", "bob", "reader"}, Event("role.bind")));
+  changed("put_role_binding (insert)");
+  Ok(db.put_role_binding({"team", "bob", "admin"}, Event("role.bind")));
+  changed("put_role_binding (update)");
+  EXPECT_TRUE(Ok(db.create_tag_rule({"team", "release", "v*"}, Event("rule.create"))));
+  changed("create_tag_rule");
+  EXPECT_FALSE(Ok(db.create_tag_rule({"team", "release", "v*"}, Event("rule.create"))));
+  unchanged("create_tag_rule of an existing rule");
+  EXPECT_TRUE(Ok(db.delete_tag_rule("team", "release", Event("rule.delete"))));
+  changed("delete_tag_rule");
+  EXPECT_FALSE(Ok(db.delete_tag_rule("team", "release", Event("rule.delete"))));
+  unchanged("delete_tag_rule of an unknown rule");
+  EXPECT_TRUE(Ok(db.delete_role_binding("team", "bob", Event("role.unbind"))));
+  changed("delete_role_binding");
+  EXPECT_FALSE(Ok(db.delete_role_binding("team", "bob", Event("role.unbind"))));
+  unchanged("delete_role_binding of an unknown binding");
+  EXPECT_TRUE(Ok(db.delete_robot("ci", Event("robot.delete"))));
+  changed("delete_robot");
+  EXPECT_FALSE(Ok(db.delete_robot("ci", Event("robot.delete"))));
+  unchanged("delete_robot of an unknown robot");
+  EXPECT_TRUE(Ok(db.delete_user("bob", Event("user.delete"))));
+  changed("delete_user");
+  EXPECT_FALSE(Ok(db.delete_user("bob", Event("user.delete"))));
+  unchanged("delete_user of an unknown user");
+  EXPECT_TRUE(Ok(db.delete_namespace("team", Event("namespace.delete"))));
+  changed("delete_namespace");
+  EXPECT_FALSE(Ok(db.delete_namespace("team", Event("namespace.delete"))));
+  unchanged("delete_namespace of an unknown namespace");
+
+  // Registry writes and plain audit appends are not access changes.
+  auto push = Event("push");
+  Ok(db.put_manifest("repo", Manifest(Dg("m")), {}, "v1", {{}, &push}));
+  Ok(db.append_audit({Event("pull")}));
+  EXPECT_EQ(Ok(db.access_generation()), last);
+}
+
+TYPED_TEST(MetadataStoreTest, AccessChangesRecordTheirEventsInOrder) {
+  auto create = Event("user.create", "root", 1);
+  auto bind = Event("role.bind", "root", 2);
+  auto del = Event("user.delete", "root", 3);
+  Ok(this->db().put_namespace({"team", false, 1}, Event("namespace.put", "root", 0)));
+  Ok(this->db().create_user(User("bob"), create));
+  Ok(this->db().put_role_binding({"team", "bob", "reader"}, bind));
+  Ok(this->db().delete_user("bob", del));
+  auto rows = AllAudit(this->db());
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[1].event, create);
+  EXPECT_EQ(rows[2].event, bind);
+  EXPECT_EQ(rows[3].event, del);
+  this->Reopen();
+  EXPECT_EQ(AllAudit(this->db()), rows);
+  EXPECT_TRUE(audit::verify_chain(rows).ok());
+}
+
+// --- the audit log ---------------------------------------------------------------------
+
+TYPED_TEST(MetadataStoreTest, AppendAuditStoresABatchInOrder) {
+  Ok(this->db().append_audit({}));
+  EXPECT_TRUE(AllAudit(this->db()).empty());
+  std::vector<audit::AuditEvent> batch = {Event("pull", "a", 1), Event("pull", "b", 2),
+                                          Event("pull", "c", 3)};
+  Ok(this->db().append_audit(batch));
+  Ok(this->db().append_audit({Event("login", "d", 4)}));
+  auto rows = AllAudit(this->db());
+  ASSERT_EQ(rows.size(), 4u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(rows[i].seq, i + 1);
+    EXPECT_EQ(rows[i].event, batch[i]);
+  }
+  EXPECT_EQ(rows[3].event.action, "login");
+  EXPECT_EQ(rows[0].prev_hash, audit::kGenesisHash);
+  EXPECT_EQ(rows[1].prev_hash, rows[0].hash);
+}
+
+TYPED_TEST(MetadataStoreTest, ListAuditFiltersEveryField) {
+  Ok(this->db().append_audit({
+      Event("push", "alice", 1000, "team/app", "success"),  // 1
+      Event("pull", "bob", 2000, "team/app", "success"),    // 2
+      Event("push", "bob", 3000, "team/lib", "denied"),     // 3
+      Event("login", "alice", 4000, "", "failure"),         // 4
+      Event("push", "alice", 5000, "team/app", "success"),  // 5
+  }));
+  auto seqs = [&](const AuditFilter& f) {
+    std::vector<uint64_t> out;
+    for (const auto& e : Ok(this->db().list_audit(f))) out.push_back(e.seq);
+    return out;
+  };
+  using V = std::vector<uint64_t>;
+  EXPECT_EQ(seqs({}), (V{1, 2, 3, 4, 5}));
+  AuditFilter f;
+  f.actor = "alice";
+  EXPECT_EQ(seqs(f), (V{1, 4, 5}));
+  f = {};
+  f.action = "push";
+  EXPECT_EQ(seqs(f), (V{1, 3, 5}));
+  f = {};
+  f.repository = "team/app";
+  EXPECT_EQ(seqs(f), (V{1, 2, 5}));
+  f = {};
+  f.result = "denied";
+  EXPECT_EQ(seqs(f), (V{3}));
+  f = {};
+  f.since_ms = 2000;
+  EXPECT_EQ(seqs(f), (V{2, 3, 4, 5}));
+  f = {};
+  f.until_ms = 4000;
+  EXPECT_EQ(seqs(f), (V{1, 2, 3}));
+  f = {};
+  f.since_ms = 2000;
+  f.until_ms = 4000;
+  EXPECT_EQ(seqs(f), (V{2, 3}));
+  f = {};
+  f.after_seq = 3;
+  EXPECT_EQ(seqs(f), (V{4, 5}));
+  f = {};
+  f.limit = 2;
+  EXPECT_EQ(seqs(f), (V{1, 2}));
+  f.after_seq = 2;
+  EXPECT_EQ(seqs(f), (V{3, 4}));
+  f = {};
+  f.actor = "alice";
+  f.action = "push";
+  f.repository = "team/app";
+  f.result = "success";
+  f.since_ms = 2000;
+  EXPECT_EQ(seqs(f), (V{5}));
+  f = {};
+  f.actor = "nobody";
+  EXPECT_TRUE(seqs(f).empty());
+  f = {};
+  f.limit = 0;
+  EXPECT_TRUE(seqs(f).empty());
+  // Whole rows, not just their seq.
+  f = {};
+  f.result = "denied";
+  auto denied = Ok(this->db().list_audit(f));
+  ASSERT_EQ(denied.size(), 1u);
+  EXPECT_EQ(denied[0].event, Event("push", "bob", 3000, "team/lib", "denied"));
+  EXPECT_EQ(denied[0], AllAudit(this->db())[2]);
+}
+
+TYPED_TEST(MetadataStoreTest, AuditRowsPagesThroughTheStoredChain) {
+  std::vector<audit::AuditEvent> batch;
+  for (int i = 0; i < 7; ++i) batch.push_back(Event("pull", "u" + std::to_string(i), i));
+  Ok(this->db().append_audit(batch));
+  auto page1 = Ok(this->db().audit_rows(0, 3));
+  auto page2 = Ok(this->db().audit_rows(3, 3));
+  auto page3 = Ok(this->db().audit_rows(6, 3));
+  ASSERT_EQ(page1.size(), 3u);
+  ASSERT_EQ(page2.size(), 3u);
+  ASSERT_EQ(page3.size(), 1u);
+  EXPECT_EQ(page1[0].seq, 1u);
+  EXPECT_EQ(page2[0].seq, 4u);
+  EXPECT_EQ(page3[0].seq, 7u);
+  EXPECT_TRUE(Ok(this->db().audit_rows(7, 3)).empty());
+  EXPECT_TRUE(Ok(this->db().audit_rows(0, 0)).empty());
+  // Each page verifies on its own from the last event of the one before.
+  EXPECT_TRUE(audit::verify_chain(page1).ok());
+  EXPECT_TRUE(audit::verify_chain(page2, audit::head_of(page1.back())).ok());
+  EXPECT_TRUE(audit::verify_chain(page3, audit::head_of(page2.back())).ok());
+}
+
+TYPED_TEST(MetadataStoreTest, TheChainTheStoreWritesVerifies) {
+  auto push = Event("push", "alice", 1, "repo");
+  auto untag = Event("tag.delete", "alice", 2, "repo");
+  Ok(this->db().put_manifest("repo", Manifest(Dg("m")), {}, "v1", {{}, &push}));
+  Ok(this->db().create_user(User("bob"), Event("user.create", "root", 3)));
+  Ok(this->db().append_audit({Event("pull", "bob", 4, "repo"), Event("pull", "bob", 5, "repo")}));
+  EXPECT_TRUE(Ok(this->db().delete_tag("repo", "v1", {{}, &untag})));
+  auto rows = AllAudit(this->db());
+  ASSERT_EQ(rows.size(), 5u);
+  auto report = audit::verify_chain(rows, {}, audit::head_of(rows.back()));
+  EXPECT_TRUE(report.ok()) << report.message;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].seq, i + 1);
+    EXPECT_EQ(audit::chain_hash(rows[i].prev_hash, rows[i].seq, rows[i].event),
+              std::optional<std::string>(rows[i].hash));
+  }
+  // The chain continues where it stopped after a restart.
+  this->Reopen();
+  Ok(this->db().append_audit({Event("pull", "bob", 6, "repo")}));
+  rows = AllAudit(this->db());
+  ASSERT_EQ(rows.size(), 6u);
+  EXPECT_EQ(rows[5].prev_hash, rows[4].hash);
+  EXPECT_TRUE(audit::verify_chain(rows).ok());
+}
+
+// --- concurrency of guards and the audit chain ---------------------------------------------
+
+TYPED_TEST(MetadataStoreTest, ConcurrentAppendsFormOneChainWithoutGaps) {
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 15;
+  constexpr int kEventsPerRound = 4;  // batch of 2, a push, an access change
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRounds; ++i) {
+        std::string id = std::to_string(t) + "-" + std::to_string(i);
+        if (!this->db().append_audit({Event("pull", "a" + id), Event("pull", "b" + id)})) {
+          ++failures;
+        }
+        auto push = Event("push", "p" + id, i, "repo");
+        if (!this->db().put_manifest("repo", Manifest(Dg(id)), {}, "latest", {{}, &push})) {
+          ++failures;
+        }
+        auto created = this->db().create_user(User("u" + id), Event("user.create", "c" + id));
+        if (!created || !*created) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto rows = AllAudit(this->db());
+  ASSERT_EQ(rows.size(), static_cast<std::size_t>(kThreads * kRounds * kEventsPerRound));
+  for (std::size_t i = 0; i < rows.size(); ++i) ASSERT_EQ(rows[i].seq, i + 1);
+  auto report = audit::verify_chain(rows);
+  EXPECT_TRUE(report.ok()) << report.message;
+  // Each thread's batch stayed together and in order.
+  for (std::size_t i = 0; i + 1 < rows.size(); ++i) {
+    if (rows[i].event.actor.starts_with("a")) {
+      EXPECT_EQ(rows[i + 1].event.actor, "b" + rows[i].event.actor.substr(1));
+    }
+  }
+  EXPECT_EQ(Ok(this->db().list_users()).size(), static_cast<std::size_t>(kThreads * kRounds));
+}
+
+TYPED_TEST(MetadataStoreTest, ConcurrentPushesOfANewImmutableTagLetExactlyOneWin) {
+  // The guard of an immutable tag allows creating it, and re-pushing the same
+  // digest, but never a move: with the check inside the write, exactly one
+  // of the pushes racing to create each tag succeeds.
+  constexpr int kThreads = 4;
+  constexpr int kTags = 30;
+  std::atomic<int> errors{0};
+  std::vector<std::atomic<int>> wins(kTags);
+  std::barrier start(kThreads);  // every push of a tag starts at once
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kTags; ++i) {
+        start.arrive_and_wait();
+        std::string digest = Dg(std::to_string(t) + "-" + std::to_string(i));
+        TagGuard immutable = [&](std::string_view, std::optional<std::string_view> current) {
+          if (current && *current != digest) return Result<void>(Immutable());
+          return Result<void>();
+        };
+        auto r = this->db().put_manifest("repo", Manifest(digest), {}, "v" + std::to_string(i),
+                                         {immutable, nullptr});
+        if (r) {
+          ++wins[static_cast<std::size_t>(i)];
+        } else if (r.error().code != Errc::denied) {
+          ++errors;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  for (int i = 0; i < kTags; ++i) {
+    EXPECT_EQ(wins[static_cast<std::size_t>(i)].load(), 1) << "tag v" << i;
+    auto now = Ok(this->db().resolve_tag("repo", "v" + std::to_string(i)));
+    ASSERT_TRUE(now);
+    EXPECT_TRUE(Ok(this->db().get_manifest("repo", *now)));
+  }
+}
+
+TYPED_TEST(MetadataStoreTest, ConcurrentCompareAndSetMovesOfATagNeverLoseAnUpdate) {
+  // Each pusher moves the tag only if it still points where the pusher last
+  // saw it: every successful move must start from a distinct digest, so the
+  // successes form one unbroken line from the first digest to the last.
+  Ok(this->db().put_manifest("repo", Manifest(Dg("start")), {}, "latest"));
+  constexpr int kThreads = 4;
+  constexpr int kAttempts = 25;
+  std::mutex mu;
+  std::map<std::string, std::string> moves;  // from -> to; guarded by mu
+  std::atomic<int> errors{0};
+  std::atomic<int> lost{0};
+  std::barrier start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kAttempts; ++i) {
+        start.arrive_and_wait();
+        auto seen = this->db().resolve_tag("repo", "latest");
+        if (!seen || !*seen) {
+          ++errors;
+          continue;
+        }
+        std::string from = **seen;
+        std::string to = Dg(std::to_string(t) + "-" + std::to_string(i));
+        TagGuard cas = [&](std::string_view, std::optional<std::string_view> current) {
+          if (!current || *current != from) return Result<void>(Immutable());
+          return Result<void>();
+        };
+        auto r = this->db().put_manifest("repo", Manifest(to), {}, "latest", {cas, nullptr});
+        if (!r) {
+          if (r.error().code != Errc::denied) ++errors;
+          continue;
+        }
+        std::lock_guard lock(mu);
+        if (!moves.emplace(from, to).second) ++lost;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(lost.load(), 0);
+  ASSERT_FALSE(moves.empty());
+  std::string at = Dg("start");
+  std::size_t steps = 0;
+  while (moves.count(at)) {
+    at = moves[at];
+    ++steps;
+  }
+  EXPECT_EQ(steps, moves.size());
+  EXPECT_EQ(Ok(this->db().resolve_tag("repo", "latest")), std::optional<std::string>(at));
 }
 
 }  // namespace

@@ -1,0 +1,231 @@
+#include "auth/access_service.h"
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace portcullis::auth {
+
+namespace json = boost::json;
+
+std::string encode_robot_permissions(const std::vector<RobotPermission>& permissions) {
+  json::array out;
+  for (const auto& p : permissions) {
+    json::array actions;
+    for (auto n : p.actions.names()) actions.emplace_back(n);
+    out.push_back(json::object{{"repository", p.repository_pattern}, {"actions", std::move(actions)}});
+  }
+  return json::serialize(out);
+}
+
+Result<std::vector<RobotPermission>> decode_robot_permissions(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_array()) return make_error(Errc::denied, "permissions must be a JSON array");
+  if (v.as_array().size() > 256) return make_error(Errc::denied, "too many permissions (max 256)");
+  std::vector<RobotPermission> out;
+  for (const auto& e : v.as_array()) {
+    const auto* o = e.if_object();
+    const json::value* repo = o ? o->if_contains("repository") : nullptr;
+    const json::value* acts = o ? o->if_contains("actions") : nullptr;
+    if (!repo || !repo->is_string() || !acts || !acts->is_array()) {
+      return make_error(Errc::denied,
+                        "each permission needs \"repository\" (string) and \"actions\" (array)");
+    }
+    RobotPermission p;
+    p.repository_pattern = std::string(repo->as_string());
+    for (const auto& a : acts->as_array()) {
+      auto parsed = a.is_string() ? parse_action(a.as_string()) : std::nullopt;
+      if (!parsed) return make_error(Errc::denied, "unknown action (allowed: pull, push, delete)");
+      p.actions.add(*parsed);
+    }
+    if (auto valid = validate_robot_permission(p); !valid) return valid.error();
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+AccessService::AccessService(metadata::MetadataStore& store, const Clock& clock,
+                             AccessOptions options)
+    : store_(store), clock_(clock), options_(options), throttle_(clock, options.throttle) {}
+
+Result<std::shared_ptr<const AccessSnapshot>> AccessService::load() {
+  auto gen = store_.access_generation();
+  if (!gen) return gen.error();
+  auto namespaces = store_.list_namespaces();
+  if (!namespaces) return namespaces.error();
+  auto bindings = store_.list_role_bindings();
+  if (!bindings) return bindings.error();
+  auto rules = store_.list_tag_rules();
+  if (!rules) return rules.error();
+  std::vector<NamespaceConfig> ns;
+  for (const auto& n : *namespaces) ns.push_back({n.name, n.anonymous_pull});
+  std::vector<RoleBinding> rb;
+  for (const auto& b : *bindings) {
+    auto role = parse_role(b.role);
+    if (!role) {
+      spdlog::warn("auth: ignoring binding of {} in {} to unknown role {}", b.user,
+                   b.namespace_name, b.role);
+      continue;
+    }
+    rb.push_back({b.namespace_name, b.user, *role});
+  }
+  auto policy = AccessPolicy::create(std::move(ns), std::move(rb));
+  if (!policy) return policy.error();
+  std::vector<TagRule> tr;
+  for (const auto& r : *rules) tr.push_back({r.name, r.namespace_name, r.pattern});
+  auto tag_rules = ImmutableTagRules::create(std::move(tr));
+  if (!tag_rules) return tag_rules.error();
+  auto snap = std::make_shared<AccessSnapshot>();
+  snap->generation = *gen;
+  snap->policy = std::move(*policy);
+  snap->tag_rules = std::move(*tag_rules);
+  return std::shared_ptr<const AccessSnapshot>(std::move(snap));
+}
+
+Result<std::shared_ptr<const AccessSnapshot>> AccessService::snapshot() {
+  auto now = std::chrono::steady_clock::now();
+  std::shared_ptr<const AccessSnapshot> cur;
+  {
+    std::lock_guard lock(mu_);
+    cur = current_;
+    if (cur && now - checked_ < options_.refresh_interval) return cur;
+    checked_ = now;
+  }
+  if (cur) {
+    auto gen = store_.access_generation();
+    if (!gen) {
+      spdlog::warn("auth: cannot read the access generation; keeping the current policy");
+      return cur;
+    }
+    if (*gen == cur->generation) return cur;
+  }
+  auto fresh = load();
+  if (!fresh) {
+    if (cur) {
+      spdlog::error("auth: cannot reload the access policy ({}); keeping the previous one",
+                    fresh.error().message);
+      return cur;
+    }
+    return fresh.error();
+  }
+  std::lock_guard lock(mu_);
+  if (!current_ || current_->generation <= (*fresh)->generation) current_ = *fresh;
+  return current_;
+}
+
+Result<void> AccessService::reload() {
+  auto fresh = load();
+  if (!fresh) return fresh.error();
+  std::lock_guard lock(mu_);
+  current_ = *fresh;
+  checked_ = std::chrono::steady_clock::now();
+  return {};
+}
+
+Result<Identity> AccessService::login(std::string_view name, std::string_view secret,
+                                      std::string_view address) {
+  auto refused = [] { return make_error(Errc::unauthorized, "invalid username or password"); };
+  if (name.empty() || name.size() > 256 || secret.empty() || secret.size() > kMaxPasswordLength) {
+    return refused();
+  }
+  if (auto wait = throttle_.blocked(name, address)) {
+    return make_error(Errc::too_many_requests,
+                      "too many failed logins; retry in " + std::to_string(wait->count()) + " s");
+  }
+  if (name.starts_with(kRobotPrefix)) {
+    auto robot = store_.get_robot(name.substr(kRobotPrefix.size()));
+    if (!robot) return robot.error();
+    auto now = clock_.unix_seconds();
+    if (*robot && verify_robot_secret((*robot)->secret_hash, secret) &&
+        ((*robot)->expires_at == 0 || now < (*robot)->expires_at)) {
+      auto perms = decode_robot_permissions((*robot)->permissions_json);
+      if (!perms) return perms.error();
+      throttle_.record_success(name);
+      std::optional<std::chrono::system_clock::time_point> exp;
+      if ((*robot)->expires_at != 0) {
+        exp = std::chrono::system_clock::time_point(std::chrono::seconds((*robot)->expires_at));
+      }
+      return Identity::robot(std::string(name), std::move(*perms), exp);
+    }
+    throttle_.record_failure(name, address);
+    return refused();
+  }
+  auto user = store_.get_user(name);
+  if (!user) return user.error();
+  if (!*user) {
+    // Spend the same time as a real check so response timing does not reveal
+    // which names exist.
+    static const std::string kDummy = hash_password("dummy-password", options_.password_cost).value();
+    verify_password(kDummy, secret);
+    throttle_.record_failure(name, address);
+    return refused();
+  }
+  if (!verify_password((*user)->password_hash, secret)) {
+    throttle_.record_failure(name, address);
+    return refused();
+  }
+  throttle_.record_success(name);
+  if (needs_rehash((*user)->password_hash, options_.password_cost)) {
+    if (auto h = hash_password(secret, options_.password_cost)) {
+      metadata::UserRecord updated = **user;
+      updated.password_hash = *h;
+      audit::AuditEvent ev;
+      ev.time_ms = clock_.unix_millis();
+      ev.actor = std::string(name);
+      ev.source_address = std::string(address);
+      ev.action = "user.rehash";
+      ev.result = "success";
+      ev.detail = "password hash upgraded to the current argon2id cost";
+      (void)store_.update_user(updated, ev);
+    }
+  }
+  return Identity::user((*user)->name, (*user)->system_admin);
+}
+
+Result<std::optional<Identity>> AccessService::identity_of(std::string_view subject) {
+  if (subject.empty()) return std::optional<Identity>(Identity::anonymous());
+  if (subject.starts_with(kRobotPrefix)) {
+    auto robot = store_.get_robot(subject.substr(kRobotPrefix.size()));
+    if (!robot) return robot.error();
+    if (!*robot) return std::optional<Identity>();
+    if ((*robot)->expires_at != 0 && clock_.unix_seconds() >= (*robot)->expires_at) {
+      return std::optional<Identity>();
+    }
+    auto perms = decode_robot_permissions((*robot)->permissions_json);
+    if (!perms) return perms.error();
+    std::optional<std::chrono::system_clock::time_point> exp;
+    if ((*robot)->expires_at != 0) {
+      exp = std::chrono::system_clock::time_point(std::chrono::seconds((*robot)->expires_at));
+    }
+    return std::optional<Identity>(Identity::robot(std::string(subject), std::move(*perms), exp));
+  }
+  auto user = store_.get_user(subject);
+  if (!user) return user.error();
+  if (!*user) return std::optional<Identity>();
+  return std::optional<Identity>(Identity::user((*user)->name, (*user)->system_admin));
+}
+
+Result<std::optional<std::string>> AccessService::bootstrap_admin(std::string_view password) {
+  auto users = store_.list_users();
+  if (!users) return users.error();
+  if (!users->empty()) return std::optional<std::string>();
+  std::string generated;
+  if (password.empty()) generated = random_token(18);
+  auto hash = hash_password(password.empty() ? std::string_view(generated) : password,
+                            options_.password_cost);
+  if (!hash) return hash.error();
+  metadata::UserRecord admin{"admin", *hash, true, clock_.unix_seconds()};
+  audit::AuditEvent ev;
+  ev.time_ms = clock_.unix_millis();
+  ev.actor = "system";
+  ev.action = "user.create";
+  ev.reference = "admin";
+  ev.result = "success";
+  ev.detail = "first start: initial system administrator";
+  auto created = store_.create_user(admin, ev);
+  if (!created) return created.error();
+  if (!*created) return std::optional<std::string>();  // another replica won the race
+  return std::optional<std::string>(generated);
+}
+
+}  // namespace portcullis::auth

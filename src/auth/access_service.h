@@ -1,0 +1,100 @@
+// The access-control service over the metadata store: who a login is, what
+// the current namespaces/bindings/tag rules are, and the first administrator.
+//
+// Snapshot: the AccessPolicy and ImmutableTagRules built from the store. It is
+// rebuilt when the store's access generation changes; the generation is read
+// at most once per `refresh_interval` (so a change made on another replica or
+// by the CLI is seen within that interval; changes made through this service
+// are seen at once). Readers get a shared_ptr to an immutable snapshot.
+//
+// Logins: users are looked up by name and their argon2id hash verified;
+// robots log in as "robot$<name>" with their secret. Every failure is the same
+// Errc::unauthorized "invalid username or password" (no user enumeration) and
+// counts towards LoginThrottle; a throttled login is Errc::too_many_requests
+// without touching the password. Expired robots cannot log in.
+//
+// Thread-safe. The store and clock must outlive the service.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "audit/audit_chain.h"
+#include "auth/immutable_tags.h"
+#include "auth/login_throttle.h"
+#include "auth/passwords.h"
+#include "auth/rbac.h"
+#include "base/clock.h"
+#include "base/error.h"
+#include "metadata/metadata.h"
+
+namespace portcullis::auth {
+
+inline constexpr std::string_view kRobotPrefix = "robot$";
+
+struct AccessOptions {
+  std::chrono::milliseconds refresh_interval{2000};
+  ThrottleOptions throttle;
+  PasswordCost password_cost;
+};
+
+struct AccessSnapshot {
+  int64_t generation = 0;
+  AccessPolicy policy;
+  ImmutableTagRules tag_rules;
+};
+
+// Robot permissions as stored (metadata::RobotRecord::permissions_json):
+// [{"repository":"team-a/*","actions":["pull","push"]}].
+std::string encode_robot_permissions(const std::vector<RobotPermission>& permissions);
+// Errc::denied / name_invalid for anything that is not a valid list.
+Result<std::vector<RobotPermission>> decode_robot_permissions(std::string_view json);
+
+class AccessService {
+ public:
+  AccessService(metadata::MetadataStore& store, const Clock& clock, AccessOptions options = {});
+
+  // The current snapshot; Errc::internal only if the first load fails (later
+  // failures keep serving the previous snapshot and are logged).
+  Result<std::shared_ptr<const AccessSnapshot>> snapshot();
+  // Reloads now (after a change made through this process).
+  Result<void> reload();
+
+  // Checks a username/password (or robot$name/secret) from `address`.
+  Result<Identity> login(std::string_view name, std::string_view secret, std::string_view address);
+  // When logins for `name` or from `address` are being refused, for how long
+  // (so that cached credentials are refused as well while an account is locked).
+  std::optional<std::chrono::seconds> throttled(std::string_view name, std::string_view address) {
+    return throttle_.blocked(name, address);
+  }
+  // The identity a token subject names now: nullopt when the user or robot no
+  // longer exists or the robot expired ("" is anonymous).
+  Result<std::optional<Identity>> identity_of(std::string_view subject);
+
+  // First start: when there are no users at all, creates "admin" (system
+  // administrator) with `password`, or with a generated one when `password`
+  // is empty. Returns the generated password (shown once), "" when the given
+  // one was used, nullopt when users existed already.
+  Result<std::optional<std::string>> bootstrap_admin(std::string_view password);
+
+  metadata::MetadataStore& store() { return store_; }
+  const Clock& clock() const { return clock_; }
+  const AccessOptions& options() const { return options_; }
+
+ private:
+  Result<std::shared_ptr<const AccessSnapshot>> load();
+
+  metadata::MetadataStore& store_;
+  const Clock& clock_;
+  AccessOptions options_;
+  LoginThrottle throttle_;
+  std::mutex mu_;
+  std::shared_ptr<const AccessSnapshot> current_;              // guarded by mu_
+  std::chrono::steady_clock::time_point checked_{};           // guarded by mu_
+};
+
+}  // namespace portcullis::auth
