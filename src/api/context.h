@@ -18,12 +18,14 @@ class ScanQueue;
 }
 namespace portcullis::auth {
 class Admin;
+class AccessService;
 }
 
 namespace portcullis::api {
 
 class AccessControl;
 class AuditRecorder;
+class SignatureGate;
 
 struct Options {
   std::size_t max_manifest_bytes = 4 * 1024 * 1024;  // larger manifest PUTs get 413 SIZE_INVALID
@@ -43,6 +45,11 @@ struct Context {
   AccessControl* access = nullptr;      // null: authentication disabled (loopback only)
   auth::Admin* admin = nullptr;         // admin API; null when authentication is disabled
   AuditRecorder* audit = nullptr;       // events outside metadata writes; null: not recorded
+  // Security configuration (namespaces, tag rules, keys, trust policies), read
+  // whether or not authentication is on; with `signatures`, pulls are gated by
+  // signature trust policies.
+  auth::AccessService* security = nullptr;
+  SignatureGate* signatures = nullptr;
 };
 
 // Decoded query parameters (last value wins).

@@ -23,6 +23,10 @@ struct CachedManifest {
   std::string media_type;
   std::shared_ptr<const std::string> bytes;
   std::shared_ptr<const std::string> headers;  // "Content-Type: …\r\nDocker-Content-Digest: …\r\n…"
+  // Not a runnable image: a signature, attestation, SBOM or other artifact
+  // (has a subject or an artifactType, cosign/DSSE layers, or a non-image
+  // config). Signature policies never block these.
+  bool artifact = false;
 };
 
 class ManifestCache {

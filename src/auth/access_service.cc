@@ -44,6 +44,52 @@ Result<std::vector<RobotPermission>> decode_robot_permissions(std::string_view t
   return out;
 }
 
+Result<std::vector<std::string>> decode_string_list(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_array() || v.as_array().size() > 256) {
+    return make_error(Errc::invalid_request, "expected a JSON array of at most 256 strings");
+  }
+  std::vector<std::string> out;
+  for (const auto& e : v.as_array()) {
+    if (!e.is_string()) return make_error(Errc::invalid_request, "expected a JSON array of strings");
+    out.emplace_back(e.as_string());
+  }
+  return out;
+}
+
+std::string encode_string_list(const std::vector<std::string>& items) {
+  json::array a;
+  for (const auto& i : items) a.emplace_back(i);
+  return json::serialize(a);
+}
+
+Result<trust::TrustConfig> load_trust_config(const std::vector<metadata::TrustedKeyRecord>& keys,
+                                             const std::vector<metadata::TrustPolicyRecord>& rules) {
+  std::vector<trust::KeyEntry> entries;
+  for (const auto& k : keys) {
+    auto pub = trust::PublicKey::from_pem(k.public_key_pem);
+    auto repos = decode_string_list(k.repositories_json);
+    if (!pub || !repos) {
+      spdlog::error("trust: ignoring stored key {}: {}", k.id,
+                    !pub ? pub.error().message : repos.error().message);
+      continue;
+    }
+    entries.push_back({k.id, k.owner, std::move(*pub), std::move(*repos), k.expires_at});
+  }
+  std::vector<trust::Rule> out;
+  for (const auto& r : rules) {
+    auto repos = decode_string_list(r.repositories_json);
+    auto ids = decode_string_list(r.key_ids_json);
+    auto mode = trust::parse_mode(r.mode);
+    if (!repos || !ids || !mode) {
+      return make_error(Errc::internal, "stored trust policy " + r.name + " is invalid");
+    }
+    out.push_back({r.name, std::move(*repos), std::move(*ids), static_cast<int>(r.threshold), *mode});
+  }
+  return trust::TrustConfig::create(std::move(entries), std::move(out));
+}
+
 AccessService::AccessService(metadata::MetadataStore& store, const Clock& clock,
                              AccessOptions options)
     : store_(store), clock_(clock), options_(options), throttle_(clock, options.throttle) {}
@@ -75,10 +121,17 @@ Result<std::shared_ptr<const AccessSnapshot>> AccessService::load() {
   for (const auto& r : *rules) tr.push_back({r.name, r.namespace_name, r.pattern});
   auto tag_rules = ImmutableTagRules::create(std::move(tr));
   if (!tag_rules) return tag_rules.error();
+  auto keys = store_.list_trusted_keys();
+  if (!keys) return keys.error();
+  auto trust_rules = store_.list_trust_policies();
+  if (!trust_rules) return trust_rules.error();
+  auto trust_config = load_trust_config(*keys, *trust_rules);
+  if (!trust_config) return trust_config.error();
   auto snap = std::make_shared<AccessSnapshot>();
   snap->generation = *gen;
   snap->policy = std::move(*policy);
   snap->tag_rules = std::move(*tag_rules);
+  snap->trust = std::move(*trust_config);
   return std::shared_ptr<const AccessSnapshot>(std::move(snap));
 }
 

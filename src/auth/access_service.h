@@ -31,6 +31,7 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "metadata/metadata.h"
+#include "trust/policy.h"
 
 namespace portcullis::auth {
 
@@ -46,7 +47,15 @@ struct AccessSnapshot {
   int64_t generation = 0;
   AccessPolicy policy;
   ImmutableTagRules tag_rules;
+  trust::TrustConfig trust;  // signature keys and policies
 };
+
+// Trusted keys and trust policies as stored, decoded (JSON lists of strings).
+Result<trust::TrustConfig> load_trust_config(const std::vector<metadata::TrustedKeyRecord>& keys,
+                                             const std::vector<metadata::TrustPolicyRecord>& rules);
+// ["a","b"] -> {a, b}; Errc::invalid_request for anything else (at most 256 entries).
+Result<std::vector<std::string>> decode_string_list(std::string_view json);
+std::string encode_string_list(const std::vector<std::string>& items);
 
 // Robot permissions as stored (metadata::RobotRecord::permissions_json):
 // [{"repository":"team-a/*","actions":["pull","push"]}].

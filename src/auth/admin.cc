@@ -1,5 +1,9 @@
 #include "auth/admin.h"
 
+#include <algorithm>
+
+#include <fmt/format.h>
+
 #include "auth/passwords.h"
 #include "oci/names.h"
 
@@ -348,6 +352,116 @@ Result<void> Admin::delete_tag_rule(const Actor& actor, std::string_view ns, std
   return changed(access_.store().delete_tag_rule(
                      ns, name, event(actor, "tagrule.delete", std::string(ns), std::string(name), "")),
                  "no such rule");
+}
+
+namespace {
+Result<void> check_patterns(const std::vector<std::string>& patterns) {
+  if (patterns.empty()) return make_error(Errc::invalid_request, "at least one repository pattern is required");
+  for (const auto& p : patterns) {
+    RobotPermission probe{p, ActionSet{Action::pull}};
+    if (auto ok = validate_robot_permission(probe); !ok) return ok.error();
+  }
+  return {};
+}
+}  // namespace
+
+Result<std::vector<metadata::TrustedKeyRecord>> Admin::list_trusted_keys(const Actor& actor) {
+  if (actor.identity.kind == Identity::Kind::anonymous) {
+    return deny(actor, "key.list", "", "", "authentication required");
+  }
+  return access_.store().list_trusted_keys();
+}
+
+Result<metadata::TrustedKeyRecord> Admin::add_trusted_key(const Actor& actor, std::string_view id,
+                                                          std::string_view owner,
+                                                          std::string_view pem,
+                                                          const std::vector<std::string>& repositories,
+                                                          int64_t expires_at) {
+  if (auto ok = require_system_admin(actor, "key.add", id); !ok) return ok.error();
+  if (!valid_account_name(id)) {
+    return make_error(Errc::name_invalid, "invalid key id: 1-64 of A-Z a-z 0-9 . _ @ -");
+  }
+  if (owner.size() > 256) return make_error(Errc::invalid_request, "owner too long (max 256)");
+  auto key = trust::PublicKey::from_pem(pem);
+  if (!key) return key.error();
+  if (auto ok = check_patterns(repositories); !ok) return ok.error();
+  if (expires_at < 0 || (expires_at != 0 && expires_at <= access_.clock().unix_seconds())) {
+    return make_error(Errc::denied, "expiry must be in the future");
+  }
+  metadata::TrustedKeyRecord rec{std::string(id), std::string(owner), key->pem(),
+                                 encode_string_list(repositories), expires_at,
+                                 access_.clock().unix_seconds()};
+  auto r = access_.store().create_trusted_key(
+      rec, event(actor, "key.add", "", rec.id,
+                 fmt::format("{} {} repositories={}", trust::algorithm_name(key->algorithm()),
+                             key->fingerprint(), rec.repositories_json)));
+  if (!r) return r.error();
+  if (!*r) return make_error(Errc::conflict, "a key with that id exists already");
+  if (auto ok = access_.reload(); !ok) return ok.error();
+  return rec;
+}
+
+Result<void> Admin::delete_trusted_key(const Actor& actor, std::string_view id) {
+  if (auto ok = require_system_admin(actor, "key.delete", id); !ok) return ok;
+  auto policies = access_.store().list_trust_policies();
+  if (!policies) return policies.error();
+  for (const auto& p : *policies) {
+    auto ids = decode_string_list(p.key_ids_json);
+    if (ids && std::find(ids->begin(), ids->end(), id) != ids->end()) {
+      return make_error(Errc::denied, "trust policy " + p.name + " names this key; change it first");
+    }
+  }
+  return changed(access_.store().delete_trusted_key(id, event(actor, "key.delete", "", std::string(id), "")),
+                 "no such key");
+}
+
+Result<std::vector<metadata::TrustPolicyRecord>> Admin::list_trust_policies(const Actor& actor) {
+  if (actor.identity.kind == Identity::Kind::anonymous) {
+    return deny(actor, "trustpolicy.list", "", "", "authentication required");
+  }
+  return access_.store().list_trust_policies();
+}
+
+Result<void> Admin::put_trust_policy(const Actor& actor, std::string_view name,
+                                     const std::vector<std::string>& repositories,
+                                     const std::vector<std::string>& key_ids, int threshold,
+                                     std::string_view mode) {
+  if (auto ok = require_system_admin(actor, "trustpolicy.put", name); !ok) return ok;
+  if (!valid_account_name(name)) {
+    return make_error(Errc::name_invalid, "invalid policy name: 1-64 of A-Z a-z 0-9 . _ @ -");
+  }
+  if (auto ok = check_patterns(repositories); !ok) return ok;
+  if (!trust::parse_mode(mode)) return make_error(Errc::invalid_request, "mode must be enforce, warn or off");
+  if (threshold < 1 || threshold > 64) return make_error(Errc::invalid_request, "threshold must be 1-64");
+  metadata::TrustPolicyRecord rec{std::string(name), encode_string_list(repositories),
+                                  encode_string_list(key_ids), threshold, std::string(mode)};
+  // The whole configuration must still be valid with this policy in it.
+  auto keys = access_.store().list_trusted_keys();
+  if (!keys) return keys.error();
+  auto policies = access_.store().list_trust_policies();
+  if (!policies) return policies.error();
+  bool replaced = false;
+  for (auto& p : *policies) {
+    if (p.name == name) {
+      p = rec;
+      replaced = true;
+    }
+  }
+  if (!replaced) policies->push_back(rec);
+  if (auto ok = load_trust_config(*keys, *policies); !ok) return make_error(Errc::denied, ok.error().message);
+  auto r = access_.store().put_trust_policy(
+      rec, event(actor, "trustpolicy.put", "", rec.name,
+                 fmt::format("repositories={} keys={} threshold={} mode={}", rec.repositories_json,
+                             rec.key_ids_json, threshold, mode)));
+  if (!r) return r.error();
+  return access_.reload();
+}
+
+Result<void> Admin::delete_trust_policy(const Actor& actor, std::string_view name) {
+  if (auto ok = require_system_admin(actor, "trustpolicy.delete", name); !ok) return ok;
+  return changed(access_.store().delete_trust_policy(
+                     name, event(actor, "trustpolicy.delete", "", std::string(name), "")),
+                 "no such trust policy");
 }
 
 Result<std::vector<audit::ChainedEvent>> Admin::list_audit(const Actor& actor,

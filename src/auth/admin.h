@@ -85,6 +85,26 @@ class Admin {
   Result<void> delete_tag_rule(const Actor& actor, std::string_view namespace_name,
                                std::string_view name);
 
+  // Signature trust (trust/policy.h): public keys and per-repository policies.
+  // Any authenticated identity may list them; only system administrators change them.
+  Result<std::vector<metadata::TrustedKeyRecord>> list_trusted_keys(const Actor& actor);
+  // Errc::denied for a key that is not an ECDSA P-256/P-384 or Ed25519 public
+  // key PEM, Errc::conflict for an id in use. Returns the stored record.
+  Result<metadata::TrustedKeyRecord> add_trusted_key(const Actor& actor, std::string_view id,
+                                                     std::string_view owner,
+                                                     std::string_view public_key_pem,
+                                                     const std::vector<std::string>& repositories,
+                                                     int64_t expires_at);
+  // Refused while a trust policy names the key.
+  Result<void> delete_trusted_key(const Actor& actor, std::string_view id);
+  Result<std::vector<metadata::TrustPolicyRecord>> list_trust_policies(const Actor& actor);
+  // Creates or replaces; validated against the current keys and policies.
+  Result<void> put_trust_policy(const Actor& actor, std::string_view name,
+                                const std::vector<std::string>& repositories,
+                                const std::vector<std::string>& key_ids, int threshold,
+                                std::string_view mode);
+  Result<void> delete_trust_policy(const Actor& actor, std::string_view name);
+
   Result<std::vector<audit::ChainedEvent>> list_audit(const Actor& actor,
                                                       const metadata::AuditFilter& filter);
   // Reads the whole chain in pages and verifies it (audit_chain.h).

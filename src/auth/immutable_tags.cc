@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "auth/glob.h"
+#include "base/glob.h"
 #include "oci/names.h"
 
 namespace portcullis::auth {

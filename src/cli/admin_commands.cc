@@ -18,6 +18,7 @@
 
 #include "auth/access_service.h"
 #include "auth/admin.h"
+#include "trust/keys.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "config/config.h"
@@ -43,6 +44,9 @@ struct Args {
   std::string name, ns, user, role, pattern, flag_value, output;
   std::string actor, action, repository;
   std::vector<std::string> permissions;
+  std::string owner, public_key_file, mode = "enforce";
+  std::vector<std::string> repositories, key_ids;
+  int threshold = 1;
   int expires_days = 0;
   bool system_admin = false;
   bool anonymous_pull = false;
@@ -290,6 +294,63 @@ int tag_rule_delete(Session& s, const Args& a) {
               fmt::format("deleted tag rule {} of {}", a.name, a.ns));
 }
 
+// --- trust (signature keys and policies) --------------------------------------
+
+int trust_key_add(Session& s, const Args& a) {
+  std::FILE* f = std::fopen(a.public_key_file.c_str(), "rb");
+  if (!f) return fail(make_error(Errc::invalid_request, "cannot read " + a.public_key_file));
+  std::string pem;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && pem.size() < 64 * 1024) pem.append(buf, n);
+  std::fclose(f);
+  int64_t expires = a.expires_days > 0 ? s.clock.unix_seconds() + int64_t{a.expires_days} * 86400 : 0;
+  auto r = s.admin->add_trusted_key(s.actor, a.name, a.owner, pem, a.repositories, expires);
+  if (!r) return fail(r.error());
+  auto key = trust::PublicKey::from_pem(r->public_key_pem);
+  std::printf("trusted key %s (%s) added for %s\n", r->id.c_str(),
+              key ? key->fingerprint().c_str() : "?", r->repositories_json.c_str());
+  return 0;
+}
+
+int trust_key_list(Session& s, const Args&) {
+  auto keys = s.admin->list_trusted_keys(s.actor);
+  if (!keys) return fail(keys.error());
+  std::printf("%-24s %-12s %-24s %-22s %s\n", "ID", "ALGORITHM", "OWNER", "EXPIRES", "REPOSITORIES");
+  for (const auto& k : *keys) {
+    auto key = trust::PublicKey::from_pem(k.public_key_pem);
+    std::printf("%-24s %-12s %-24s %-22s %s\n", k.id.c_str(),
+                key ? std::string(trust::algorithm_name(key->algorithm())).c_str() : "invalid",
+                k.owner.c_str(), k.expires_at ? iso(k.expires_at).c_str() : "never",
+                k.repositories_json.c_str());
+  }
+  return 0;
+}
+
+int trust_key_delete(Session& s, const Args& a) {
+  return done(s.admin->delete_trusted_key(s.actor, a.name), "deleted trusted key " + a.name);
+}
+
+int trust_policy_set(Session& s, const Args& a) {
+  return done(s.admin->put_trust_policy(s.actor, a.name, a.repositories, a.key_ids, a.threshold, a.mode),
+              fmt::format("trust policy {}: {} signature(s) required ({})", a.name, a.threshold, a.mode));
+}
+
+int trust_policy_list(Session& s, const Args&) {
+  auto policies = s.admin->list_trust_policies(s.actor);
+  if (!policies) return fail(policies.error());
+  std::printf("%-24s %-8s %-9s %-32s %s\n", "NAME", "MODE", "THRESHOLD", "REPOSITORIES", "KEYS");
+  for (const auto& p : *policies) {
+    std::printf("%-24s %-8s %-9lld %-32s %s\n", p.name.c_str(), p.mode.c_str(),
+                static_cast<long long>(p.threshold), p.repositories_json.c_str(), p.key_ids_json.c_str());
+  }
+  return 0;
+}
+
+int trust_policy_delete(Session& s, const Args& a) {
+  return done(s.admin->delete_trust_policy(s.actor, a.name), "deleted trust policy " + a.name);
+}
+
 // --- audit -----------------------------------------------------------------
 
 // Stored rows, oldest first, page by page; false from `each` stops.
@@ -477,6 +538,40 @@ AdminCommands::AdminCommands(CLI::App& app) : state_(std::make_unique<State>()) 
   auto* r_delete = leaf(rule, "delete", "Delete a tag rule", tag_rule_delete);
   r_delete->add_option("namespace", a.ns, "Namespace")->required();
   r_delete->add_option("name", a.name, "Rule name")->required();
+
+  auto* trust_group = group("trust", "Manage signature trust: trusted keys and trust policies");
+  trust_group->require_subcommand(1);
+  auto* tkey = trust_group->add_subcommand("key", "Trusted public keys");
+  tkey->require_subcommand(1);
+  auto* tk_add = leaf(tkey, "add", "Trust a public key (PEM) for repositories", trust_key_add);
+  tk_add->add_option("id", a.name, "Key id")->required();
+  tk_add->add_option("--public-key", a.public_key_file, "PEM public key file (cosign.pub)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  tk_add->add_option("--owner", a.owner, "Who holds the private key");
+  tk_add->add_option("--repository", a.repositories,
+                     "Repository glob the key may vouch for (repeatable), e.g. 'team-a/*'")
+      ->required();
+  tk_add->add_option("--expires-days", a.expires_days, "Stop trusting it after N days")
+      ->check(CLI::Range(1, 36500));
+  leaf(tkey, "list", "List trusted keys", trust_key_list);
+  leaf(tkey, "delete", "Stop trusting a key (refused while a policy names it)", trust_key_delete)
+      ->add_option("id", a.name, "Key id")
+      ->required();
+  auto* tpol = trust_group->add_subcommand("policy", "Signature requirements per repository");
+  tpol->require_subcommand(1);
+  auto* tp_set = leaf(tpol, "set", "Create or replace a trust policy", trust_policy_set);
+  tp_set->add_option("name", a.name, "Policy name")->required();
+  tp_set->add_option("--repository", a.repositories, "Repository glob (repeatable)")->required();
+  tp_set->add_option("--key", a.key_ids, "Key id that counts (repeatable; default every trusted key)");
+  tp_set->add_option("--threshold", a.threshold, "Distinct valid signatures required (default 1)")
+      ->check(CLI::Range(1, 64));
+  tp_set->add_option("--mode", a.mode, "enforce (default), warn or off")
+      ->check(CLI::IsMember({"enforce", "warn", "off"}));
+  leaf(tpol, "list", "List trust policies in evaluation order", trust_policy_list);
+  leaf(tpol, "delete", "Delete a trust policy", trust_policy_delete)
+      ->add_option("name", a.name, "Policy name")
+      ->required();
 
   auto* audit = group("audit", "Inspect the audit log");
   leaf(audit, "verify", "Verify the hash chain; exit 1 naming the first broken event",

@@ -7,7 +7,9 @@
 
 #include "base/log.h"
 #include "cli/admin_commands.h"
+#include "cli/key_commands.h"
 #include "cli/scan_commands.h"
+#include "cli/sign_commands.h"
 #include "config/config.h"
 #include "server/server.h"
 
@@ -64,7 +66,22 @@ int main(int argc, char** argv) {
   scan->add_flag("--insecure-tls", scan_flags.insecure_tls, "Do not verify the remote registry's TLS certificate");
   scan->add_option("--creds", scan_flags.creds, "USER:PASSWORD for the remote registry (default anonymous)");
 
-  // user, robot, namespace, member, tag-rule, audit
+  std::string key_prefix;
+  bool key_force = false;
+  auto* key = app.add_subcommand("key", "Signing keys (cosign-compatible)");
+  key->require_subcommand(1);
+  auto* key_gen = key->add_subcommand(
+      "generate", "Write PREFIX.key (encrypted ECDSA P-256, as cosign) and PREFIX.pub; password "
+                  "from $PORTCULLIS_PASSWORD / $COSIGN_PASSWORD or the terminal");
+  key_gen->add_option("prefix,--output-key-prefix", key_prefix, "File name prefix (default cosign)");
+  key_gen->add_flag("--force", key_force, "Overwrite existing files");
+
+  cli::SignFlags sign_flags;
+  auto* sign = cli::add_sign_command(app, sign_flags);
+  cli::VerifyFlags verify_flags;
+  auto* verify = cli::add_verify_command(app, verify_flags);
+
+  // user, robot, namespace, member, tag-rule, trust, audit
   cli::AdminCommands admin_commands(app);
 
   CLI11_PARSE(app, argc, argv);
@@ -74,6 +91,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (auto rc = admin_commands.run()) return *rc;
+  if (*key_gen) return cli::key_generate(key_prefix.empty() ? "cosign" : key_prefix, key_force);
+  if (*sign) return cli::sign(sign_flags);
+  if (*verify) return cli::verify(verify_flags);
   try {
     if (*db_import) return cli::db_import(db_path, files, source_name);
     if (*db_status) return cli::db_status(db_path);

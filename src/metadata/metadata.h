@@ -77,6 +77,9 @@ class ManifestIndex {
   virtual Result<std::optional<ManifestRecord>> get_manifest(std::string_view repo,
                                                              std::string_view digest) = 0;
   // Removes the manifest and every tag pointing at it. False if it was not there.
+  // Digests of the indexes in repo that list `digest` as a child manifest.
+  virtual Result<std::vector<std::string>> manifest_parents(std::string_view repo,
+                                                            std::string_view digest) = 0;
   // The guard sees every tag that pointed at it. The audit event is written
   // only when something was deleted.
   virtual Result<bool> delete_manifest(std::string_view repo, std::string_view digest,
@@ -216,6 +219,43 @@ class AccessStore {
   virtual Result<int64_t> access_generation() = 0;
 };
 
+// Signature trust (issue: signing and verification): public keys admins
+// trust, and which repositories need how many valid signatures. Changes bump
+// the same generation as access changes and are audited the same way.
+struct TrustedKeyRecord {
+  std::string id;
+  std::string owner;
+  std::string public_key_pem;
+  std::string repositories_json;  // ["team-a/*", …]: repositories this key may vouch for
+  int64_t expires_at = 0;         // unix seconds; 0 = never
+  int64_t created_at = 0;
+};
+
+struct TrustPolicyRecord {
+  std::string name;
+  std::string repositories_json;  // ["team-a/*", …]
+  std::string key_ids_json;       // ["release-key", …]; [] = any trusted key valid for the repository
+  int64_t threshold = 1;          // distinct valid signatures required
+  std::string mode;               // enforce | warn | off
+};
+
+class TrustStore {
+ public:
+  virtual ~TrustStore() = default;
+  // False when a key with that id exists.
+  virtual Result<bool> create_trusted_key(const TrustedKeyRecord& key,
+                                          const audit::AuditEvent& event) = 0;
+  virtual Result<bool> delete_trusted_key(std::string_view id, const audit::AuditEvent& event) = 0;
+  virtual Result<std::vector<TrustedKeyRecord>> list_trusted_keys() = 0;  // by id
+  // Inserts or replaces by name; a new policy goes last in evaluation order.
+  virtual Result<void> put_trust_policy(const TrustPolicyRecord& policy,
+                                        const audit::AuditEvent& event) = 0;
+  virtual Result<bool> delete_trust_policy(std::string_view name,
+                                           const audit::AuditEvent& event) = 0;
+  // In evaluation order (creation order).
+  virtual Result<std::vector<TrustPolicyRecord>> list_trust_policies() = 0;
+};
+
 struct AuditFilter {
   std::string actor;       // exact; "" = any
   std::string action;      // exact; "" = any
@@ -253,6 +293,7 @@ class MetadataStore : public RepositoryIndex,
                       public UploadIndex,
                       public ScanResults,
                       public AccessStore,
+                      public TrustStore,
                       public AuditLog {};
 
 }  // namespace portcullis::metadata

@@ -245,6 +245,28 @@ CREATE TABLE access_state (
 INSERT INTO access_state (id, generation, audit_seq, audit_hash)
   VALUES (1, 1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
 )sql"},
+      // 4: signature trust: trusted public keys and per-repository signature
+      // policies. Portable text (TEXT primary keys compare bytewise enough for
+      // ids; ordering is by position).
+      {R"sql(
+CREATE TABLE trusted_keys (
+  id TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  repositories TEXT NOT NULL,
+  expires_at BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE trust_policies (
+  name TEXT PRIMARY KEY,
+  repositories TEXT NOT NULL,
+  key_ids TEXT NOT NULL,
+  threshold BIGINT NOT NULL,
+  mode TEXT NOT NULL,
+  position BIGINT NOT NULL
+);
+)sql",
+       ""},
   };
   return kMigrations;
 }

@@ -9,6 +9,10 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <fmt/format.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <stdexcept>
 
 namespace portcullis::net {
 
@@ -31,6 +35,14 @@ struct HttpClient::Impl {
 
 HttpClient::HttpClient(ClientOptions options) : impl_(new Impl{options, {}, asio::ssl::context(asio::ssl::context::tls_client)}) {
   impl_->tls.set_default_verify_paths();
+  if (!options.ca_file.empty()) {
+    boost::system::error_code ec;
+    impl_->tls.load_verify_file(options.ca_file, ec);
+    if (ec) {
+      delete impl_;
+      throw std::runtime_error(fmt::format("cannot load CA certificates from {}: {}", options.ca_file, ec.message()));
+    }
+  }
   impl_->tls.set_options(asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
                          asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
   impl_->tls.set_verify_mode(options.verify_tls ? asio::ssl::verify_peer : asio::ssl::verify_none);
@@ -46,7 +58,7 @@ Result<ClientResponse> exchange(Stream& stream, beast::tcp_stream& lowest, const
                                 const ClientOptions& options,
                                 const std::function<bool(const char*, std::size_t)>& sink) {
   namespace http = beast::http;
-  http::request<http::empty_body> r;
+  http::request<http::string_body> r;
   r.method_string(req.method);
   r.target(target);
   r.version(11);
@@ -54,6 +66,10 @@ Result<ClientResponse> exchange(Stream& stream, beast::tcp_stream& lowest, const
   r.set(http::field::user_agent, "portcullis");
   r.set(http::field::connection, "close");
   for (const auto& [k, v] : req.headers) r.insert(k, v);
+  if (!req.body.empty() || req.method == "PUT" || req.method == "POST" || req.method == "PATCH") {
+    r.body() = req.body;
+    r.prepare_payload();
+  }
   beast::error_code ec;
   lowest.expires_after(options.timeout);
   http::write(stream, r, ec);
@@ -63,6 +79,7 @@ Result<ClientResponse> exchange(Stream& stream, beast::tcp_stream& lowest, const
   http::response_parser<http::buffer_body> parser;
   parser.header_limit(64 * 1024);
   parser.body_limit(boost::none);
+  parser.skip(req.method == "HEAD");  // a HEAD response announces a length but has no body
   lowest.expires_after(options.timeout);
   http::read_header(stream, buffer, parser, ec);
   if (ec) return make_error(Errc::unavailable, fmt::format("{}: {}", req.url, ec.message()));
@@ -133,7 +150,14 @@ Result<ClientResponse> HttpClient::send(const ClientRequest& req,
   beast::get_lowest_layer(stream).connect(endpoints, ec);
   if (ec) return make_error(Errc::unavailable, fmt::format("cannot connect to {}:{}: {}", host, port, ec.message()));
   stream.handshake(asio::ssl::stream_base::client, ec);
-  if (ec) return make_error(Errc::unavailable, fmt::format("TLS handshake with {} failed: {}", host, ec.message()));
+  if (ec) {
+    // A plain-HTTP server answers the ClientHello with an HTTP response.
+    bool not_tls = ec.category() == asio::error::get_ssl_category() &&
+                   ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_WRONG_VERSION_NUMBER;
+    return make_error(not_tls ? Errc::unsupported : Errc::unavailable,
+                      fmt::format("TLS handshake with {} failed: {}{}", host, ec.message(),
+                                  not_tls ? " (is it a plain HTTP server?)" : ""));
+  }
   auto r = exchange(stream, beast::get_lowest_layer(stream), req, host_header, target, impl_->options, sink);
   stream.shutdown(ec);
   return r;

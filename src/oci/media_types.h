@@ -8,6 +8,7 @@ inline constexpr std::string_view kOciManifest = "application/vnd.oci.image.mani
 inline constexpr std::string_view kOciIndex = "application/vnd.oci.image.index.v1+json";
 inline constexpr std::string_view kOciEmpty = "application/vnd.oci.empty.v1+json";
 inline constexpr std::string_view kOciConfig = "application/vnd.oci.image.config.v1+json";
+inline constexpr std::string_view kDockerConfig = "application/vnd.docker.container.image.v1+json";
 inline constexpr std::string_view kDockerManifest =
     "application/vnd.docker.distribution.manifest.v2+json";
 inline constexpr std::string_view kDockerManifestList =

@@ -15,6 +15,7 @@
 #include "api/access_control.h"
 #include "api/audit_recorder.h"
 #include "api/registry_handler.h"
+#include "api/signature_gate.h"
 #include "auth/access_service.h"
 #include "auth/admin.h"
 #include "auth/token_service.h"
@@ -151,8 +152,16 @@ int serve(const config::Config& cfg) {
     std::unique_ptr<auth::TokenService> tokens;
     std::unique_ptr<api::AccessControl> access_control;
     std::unique_ptr<auth::Admin> admin;
+    // Namespaces, tag rules, keys and trust policies apply with or without
+    // authentication (the CLI can configure them either way).
+    access = std::make_unique<auth::AccessService>(meta, clock);
+    if (auto loaded = access->reload(); !loaded) {
+      throw std::runtime_error("loading the security configuration: " + loaded.error().message);
+    }
+    ctx.security = access.get();
+    api::SignatureGate signature_gate(blobs, meta, cache, clock);
+    ctx.signatures = &signature_gate;
     if (cfg.auth_enabled) {
-      access = std::make_unique<auth::AccessService>(meta, clock);
       auto boot = access->bootstrap_admin(initial_admin_password(cfg));
       if (!boot) throw std::runtime_error("creating the initial admin: " + boot.error().message);
       if (*boot && !(*boot)->empty()) {

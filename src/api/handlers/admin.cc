@@ -16,6 +16,10 @@
 //   tag-rules                          GET every rule
 //   audit                              GET ?actor&action&repository&result&since&until&after&n
 //   audit/verify                       GET
+//   keys                               GET, POST {"id","owner","public_key","repositories","expires_at"?}
+//   keys/<id>                          DELETE
+//   trust-policies                     GET
+//   trust-policies/<name>              PUT {"repositories","keys"?,"threshold"?,"mode"?}, DELETE
 //
 // Namespace names contain '/', so the namespace routes are split from the
 // right: a namespace whose last component is "members" or "tag-rules" cannot
@@ -62,6 +66,10 @@ enum class Resource {
   tag_rules,
   audit,
   audit_verify,
+  keys,
+  key,
+  trust_policies,
+  trust_policy,
 };
 
 struct AdminRoute {
@@ -122,6 +130,14 @@ AdminRoute match_admin_route(std::string_view path) {
     return {Resource::robot, rest, {}};
   }
   if (path.starts_with("namespaces/")) return match_namespace_route(path.substr(11));
+  if (path == "keys") return {Resource::keys, {}, {}};
+  if (path == "trust-policies") return {Resource::trust_policies, {}, {}};
+  if (path.starts_with("keys/") && plain_segment(path.substr(5))) {
+    return {Resource::key, path.substr(5), {}};
+  }
+  if (path.starts_with("trust-policies/") && plain_segment(path.substr(15))) {
+    return {Resource::trust_policy, path.substr(15), {}};
+  }
   return {};
 }
 
@@ -465,6 +481,128 @@ net::Task<net::Response> namespace_tag_rules(Admin& admin, net::Exchange& ex, co
                                 boost::urls::encode(*name, boost::urls::unreserved_chars)));
 }
 
+// --- signature trust --------------------------------------------------------
+
+Result<std::vector<std::string>> string_list(const json::object& o, std::string_view key,
+                                             bool optional) {
+  const json::value* v = o.if_contains(key);
+  if (!v) {
+    if (optional) return std::vector<std::string>{};
+    return bad_request(fmt::format("\"{}\" is required (an array of strings)", key));
+  }
+  if (!v->is_array() || v->as_array().size() > 256) {
+    return bad_request(fmt::format("\"{}\" must be an array of at most 256 strings", key));
+  }
+  std::vector<std::string> out;
+  for (const auto& e : v->as_array()) {
+    if (!e.is_string()) return bad_request(fmt::format("\"{}\" must hold strings", key));
+    out.emplace_back(e.as_string());
+  }
+  return out;
+}
+
+json::array keys_json(const std::vector<metadata::TrustedKeyRecord>& keys) {
+  json::array a;
+  for (const auto& k : keys) {
+    json::object o;
+    o["id"] = k.id;
+    o["owner"] = k.owner;
+    o["public_key"] = k.public_key_pem;
+    auto repos = auth::decode_string_list(k.repositories_json);
+    json::array ra;
+    if (repos) {
+      for (const auto& r : *repos) ra.emplace_back(r);
+    }
+    o["repositories"] = std::move(ra);
+    o["expires_at"] = k.expires_at;
+    o["created_at"] = k.created_at;
+    a.push_back(std::move(o));
+  }
+  return a;
+}
+
+json::array trust_policies_json(const std::vector<metadata::TrustPolicyRecord>& policies) {
+  json::array a;
+  for (const auto& p : policies) {
+    json::object o;
+    o["name"] = p.name;
+    json::array ra, ka;
+    if (auto repos = auth::decode_string_list(p.repositories_json)) {
+      for (const auto& r : *repos) ra.emplace_back(r);
+    }
+    if (auto ids = auth::decode_string_list(p.key_ids_json)) {
+      for (const auto& k : *ids) ka.emplace_back(k);
+    }
+    o["repositories"] = std::move(ra);
+    o["keys"] = std::move(ka);
+    o["threshold"] = p.threshold;
+    o["mode"] = p.mode;
+    a.push_back(std::move(o));
+  }
+  return a;
+}
+
+net::Task<net::Response> keys(Admin& admin, net::Exchange& ex, const Actor& actor) {
+  auto method = ex.header().method();
+  if (method == verb::get) {
+    auto r = co_await net::offload(ex, [&] { return admin.list_trusted_keys(actor); });
+    co_return list_or_error(r, keys_json);
+  }
+  if (method != verb::post) co_return method_not_allowed();
+  auto body = co_await read_object(ex);
+  if (!body) co_return error_response(body.error());
+  if (auto ok = only_fields(*body, {"id", "owner", "public_key", "repositories", "expires_at"}); !ok)
+    co_return error_response(ok.error());
+  auto id = string_field(*body, "id");
+  if (!id) co_return error_response(id.error());
+  auto owner = string_field(*body, "owner");
+  if (!owner) co_return error_response(owner.error());
+  auto pem = string_field(*body, "public_key");
+  if (!pem) co_return error_response(pem.error());
+  auto repos = string_list(*body, "repositories", false);
+  if (!repos) co_return error_response(repos.error());
+  auto at = optional_int(*body, "expires_at");
+  if (!at) co_return error_response(at.error());
+  auto r = co_await net::offload(ex, [&] {
+    return admin.add_trusted_key(actor, *id, *owner, *pem, *repos, at->value_or(0));
+  });
+  if (!r) co_return error_response(r.error());
+  auto resp = json_response(201, keys_json({*r}).at(0));
+  resp.header("Location", "/api/v1/keys/" + r->id);
+  co_return resp;
+}
+
+net::Task<net::Response> trust_policy(Admin& admin, net::Exchange& ex, const Actor& actor,
+                                      std::string_view name) {
+  auto method = ex.header().method();
+  if (method == verb::delete_) {
+    co_return no_content_or_error(
+        co_await net::offload(ex, [&] { return admin.delete_trust_policy(actor, name); }));
+  }
+  if (method != verb::put) co_return method_not_allowed();
+  auto body = co_await read_object(ex);
+  if (!body) co_return error_response(body.error());
+  if (auto ok = only_fields(*body, {"repositories", "keys", "threshold", "mode"}); !ok)
+    co_return error_response(ok.error());
+  auto repos = string_list(*body, "repositories", false);
+  if (!repos) co_return error_response(repos.error());
+  auto ids = string_list(*body, "keys", true);
+  if (!ids) co_return error_response(ids.error());
+  auto threshold = optional_int(*body, "threshold");
+  if (!threshold) co_return error_response(threshold.error());
+  std::string mode = "enforce";
+  if (body->contains("mode")) {
+    auto m = string_field(*body, "mode");
+    if (!m) co_return error_response(m.error());
+    mode = *m;
+  }
+  int64_t k = threshold->value_or(1);
+  if (k < 1 || k > 64) co_return error_response(bad_request("\"threshold\" must be 1-64"));
+  co_return no_content_or_error(co_await net::offload(ex, [&] {
+    return admin.put_trust_policy(actor, name, *repos, *ids, static_cast<int>(k), mode);
+  }));
+}
+
 // The filter from ?actor&action&repository&result&since&until&after&n.
 Result<metadata::AuditFilter> audit_filter(const Query& query) {
   metadata::AuditFilter f;
@@ -618,6 +756,17 @@ net::Task<net::Response> dispatch(Context& ctx, Admin& admin, net::Exchange& ex,
       co_return co_await audit_list(admin, ex, actor, query);
     case Resource::audit_verify:
       co_return co_await audit_verify(ctx, admin, ex, actor);
+    case Resource::keys:
+      co_return co_await keys(admin, ex, actor);
+    case Resource::key:
+      if (method != verb::delete_) co_return method_not_allowed();
+      co_return no_content_or_error(
+          co_await net::offload(ex, [&] { return admin.delete_trusted_key(actor, route.name); }));
+    case Resource::trust_policies:
+      co_return co_await get_only([&] { return admin.list_trust_policies(actor); },
+                                  trust_policies_json);
+    case Resource::trust_policy:
+      co_return co_await trust_policy(admin, ex, actor, route.name);
     case Resource::none:
       break;
   }

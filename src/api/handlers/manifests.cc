@@ -6,6 +6,7 @@
 #include "api/audit_recorder.h"
 #include "api/handlers/handlers.h"
 #include "api/handlers/util.h"
+#include "api/signature_gate.h"
 #include "oci/manifest.h"
 #include "oci/media_types.h"
 #include "oci/names.h"
@@ -32,8 +33,8 @@ audit::AuditEvent event(Context& ctx, const Principal& who, std::string action,
 
 // The immutable tag rules, checked inside the write transaction.
 metadata::TagGuard tag_guard(Context& ctx, std::string_view repo, std::optional<std::string> new_digest) {
-  if (!ctx.access) return {};
-  auto snap = ctx.access->access().snapshot();
+  if (!ctx.security) return {};
+  auto snap = ctx.security->snapshot();
   if (!snap || (*snap)->tag_rules.rules().empty()) return {};
   return [snap = *snap, repo = std::string(repo), new_digest = std::move(new_digest)](
              std::string_view tag, std::optional<std::string_view> current) -> Result<void> {
@@ -54,15 +55,35 @@ void record_denied(Context& ctx, const Principal& who, std::string action, std::
   ctx.audit->record(std::move(ev));
 }
 
+// Signatures, attestations, SBOMs and other artifacts, as opposed to images.
+bool is_artifact(std::string_view bytes, std::string_view media_type) {
+  auto m = oci::parse_manifest(bytes, media_type);
+  if (!m) return false;
+  if (m->subject || !m->artifact_type.empty()) return true;
+  if (m->config && m->config->media_type != oci::media::kOciConfig &&
+      m->config->media_type != oci::media::kDockerConfig) {
+    return true;
+  }
+  for (const auto& l : m->layers) {
+    if (l.media_type.starts_with("application/vnd.dev.cosign") ||
+        l.media_type.starts_with("application/vnd.dsse") ||
+        l.media_type.starts_with("application/vnd.in-toto")) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::shared_ptr<const CachedManifest> make_entry(std::string digest, std::string media_type,
                                                  std::string bytes) {
+  bool artifact = is_artifact(bytes, media_type);
   auto headers = std::make_shared<std::string>(fmt::format(
       "Content-Type: {}\r\nDocker-Content-Digest: {}\r\nETag: \"{}\"\r\n"
       "Docker-Distribution-API-Version: registry/2.0\r\n",
       media_type, digest, digest));
   return std::make_shared<const CachedManifest>(CachedManifest{
       std::move(digest), std::move(media_type),
-      std::make_shared<const std::string>(std::move(bytes)), std::move(headers)});
+      std::make_shared<const std::string>(std::move(bytes)), std::move(headers), artifact});
 }
 
 // Loads a manifest by tag or digest from the database and the blob store.
@@ -130,6 +151,37 @@ Result<std::shared_ptr<const CachedManifest>> negotiate(Context& ctx, std::strin
                     "manifest is an index and the client accepts no index media type");
 }
 
+// The signature policy for this pull: nullopt to serve, or the refusal.
+net::Task<std::optional<net::Response>> check_signatures(Context& ctx, net::Exchange& ex,
+                                                         std::string_view repo,
+                                                         std::string_view reference,
+                                                         const CachedManifest& entry,
+                                                         const Principal& who) {
+  auto snap = ctx.security->snapshot();
+  if (!snap || (*snap)->trust.empty()) co_return std::nullopt;
+  const trust::Rule* rule = (*snap)->trust.rule_for(repo);
+  if (!rule) co_return std::nullopt;
+  auto decision = ctx.signatures->lookup(repo, entry.digest, (*snap)->generation);
+  if (!decision) {
+    decision = co_await net::offload(
+        ex, [&] { return ctx.signatures->evaluate(repo, entry.digest, *rule, **snap); });
+    if (ctx.audit) {
+      auto e = event(ctx, who, "verify", repo, std::string(reference), entry.digest);
+      e.result = decision->satisfied ? "success" : (decision->allowed ? "warn" : "denied");
+      e.detail = decision->message;
+      ctx.audit->record(std::move(e));
+    }
+  }
+  if (decision->allowed) co_return std::nullopt;
+  if (ctx.audit) {
+    auto e = event(ctx, who, "pull", repo, std::string(reference), entry.digest);
+    e.result = "denied";
+    e.detail = decision->message;
+    ctx.audit->record(std::move(e));
+  }
+  co_return error(Errc::denied, decision->message);
+}
+
 net::Task<net::Response> get(Context& ctx, net::Exchange& ex, std::string_view repo,
                              const oci::ManifestRef& ref, std::string_view route_reference,
                              bool head, const Principal& who) {
@@ -152,6 +204,12 @@ net::Task<net::Response> get(Context& ctx, net::Exchange& ex, std::string_view r
     auto chosen = co_await net::offload(ex, [&] { return negotiate(ctx, repo, *entry, accept); });
     if (!chosen) co_return error_response(chosen.error());
     entry = *chosen;
+  }
+  // HEAD is not gated: it reveals only the digest, which signers need to sign.
+  if (!head && ctx.signatures && ctx.security && !entry->artifact) {
+    if (auto refused = co_await check_signatures(ctx, ex, repo, route_reference, *entry, who)) {
+      co_return std::move(*refused);
+    }
   }
   if (!head && ctx.audit) {
     ctx.audit->record_pull(who.actor(), who.address, repo, route_reference, entry->digest);

@@ -311,6 +311,87 @@ Result<std::vector<TagRuleRecord>> PostgresStore::list_tag_rules() {
   });
 }
 
+Result<bool> PostgresStore::create_trusted_key(const TrustedKeyRecord& k,
+                                               const audit::AuditEvent& event) {
+  return access_change(event, [&](Conn& c) -> Result<bool> {
+    auto rows = c.run("create trusted key",
+                      "INSERT INTO trusted_keys (id, owner, public_key, repositories, expires_at, "
+                      "created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+                      {k.id, k.owner, k.public_key_pem, k.repositories_json, k.expires_at,
+                       k.created_at});
+    if (!rows) return rows.error();
+    return rows->affected() > 0;
+  });
+}
+
+Result<bool> PostgresStore::delete_trusted_key(std::string_view id,
+                                               const audit::AuditEvent& event) {
+  return access_change(event, [&](Conn& c) -> Result<bool> {
+    auto rows = c.run("delete trusted key", "DELETE FROM trusted_keys WHERE id = $1", {id});
+    if (!rows) return rows.error();
+    return rows->affected() > 0;
+  });
+}
+
+Result<std::vector<TrustedKeyRecord>> PostgresStore::list_trusted_keys() {
+  return with_conn([&](Conn& c) -> Result<std::vector<TrustedKeyRecord>> {
+    auto rows = c.run("list trusted keys",
+                      "SELECT id, owner, public_key, repositories, expires_at, created_at "
+                      "FROM trusted_keys ORDER BY id COLLATE \"C\"",
+                      {});
+    if (!rows) return rows.error();
+    std::vector<TrustedKeyRecord> out;
+    for (int i = 0; i < rows->size(); ++i) {
+      out.push_back({rows->text(i, 0), rows->text(i, 1), rows->text(i, 2), rows->text(i, 3),
+                     rows->integer(i, 4), rows->integer(i, 5)});
+    }
+    return out;
+  });
+}
+
+Result<void> PostgresStore::put_trust_policy(const TrustPolicyRecord& p,
+                                             const audit::AuditEvent& event) {
+  // The position is read under access_change's lock (creation order across replicas).
+  auto r = access_change(event, [&](Conn& c) -> Result<bool> {
+    auto rows = c.run(
+        "put trust policy",
+        "INSERT INTO trust_policies (name, repositories, key_ids, threshold, mode, position) "
+        "VALUES ($1, $2, $3, $4, $5, (SELECT COALESCE(MAX(position), 0) + 1 FROM trust_policies)) "
+        "ON CONFLICT (name) DO UPDATE SET repositories = excluded.repositories, "
+        "key_ids = excluded.key_ids, threshold = excluded.threshold, mode = excluded.mode",
+        {p.name, p.repositories_json, p.key_ids_json, p.threshold, p.mode});
+    if (!rows) return rows.error();
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
+}
+
+Result<bool> PostgresStore::delete_trust_policy(std::string_view name,
+                                                const audit::AuditEvent& event) {
+  return access_change(event, [&](Conn& c) -> Result<bool> {
+    auto rows = c.run("delete trust policy", "DELETE FROM trust_policies WHERE name = $1", {name});
+    if (!rows) return rows.error();
+    return rows->affected() > 0;
+  });
+}
+
+Result<std::vector<TrustPolicyRecord>> PostgresStore::list_trust_policies() {
+  return with_conn([&](Conn& c) -> Result<std::vector<TrustPolicyRecord>> {
+    auto rows = c.run("list trust policies",
+                      "SELECT name, repositories, key_ids, threshold, mode FROM trust_policies "
+                      "ORDER BY position",
+                      {});
+    if (!rows) return rows.error();
+    std::vector<TrustPolicyRecord> out;
+    for (int i = 0; i < rows->size(); ++i) {
+      out.push_back({rows->text(i, 0), rows->text(i, 1), rows->text(i, 2), rows->integer(i, 3),
+                     rows->text(i, 4)});
+    }
+    return out;
+  });
+}
+
 Result<int64_t> PostgresStore::access_generation() {
   return with_conn([&](Conn& c) -> Result<int64_t> {
     auto rows = c.run("access generation", "SELECT generation FROM access_state WHERE id = 1", {});

@@ -300,6 +300,21 @@ Result<std::optional<ManifestRecord>> PostgresStore::get_manifest(std::string_vi
   });
 }
 
+Result<std::vector<std::string>> PostgresStore::manifest_parents(std::string_view repo,
+                                                                 std::string_view digest) {
+  return with_conn([&](Conn& c) -> Result<std::vector<std::string>> {
+    auto rows = c.run("manifest parents",
+                      "SELECT c.parent FROM manifest_children c JOIN repositories r "
+                      "ON r.id = c.repo_id WHERE r.name = $1 AND c.child = $2 "
+                      "AND c.is_manifest = 1 ORDER BY c.parent",
+                      {repo, digest});
+    if (!rows) return rows.error();
+    std::vector<std::string> out;
+    for (int i = 0; i < rows->size(); ++i) out.push_back(rows->text(i, 0));
+    return out;
+  });
+}
+
 Result<bool> PostgresStore::delete_manifest(std::string_view repo, std::string_view digest,
                                             const WriteOptions& write) {
   return with_conn([&](Conn& c) -> Result<bool> {

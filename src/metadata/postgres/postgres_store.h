@@ -67,6 +67,8 @@ class PostgresStore final : public MetadataStore {
                             const WriteOptions& write = {}) override;
   Result<std::optional<ManifestRecord>> get_manifest(std::string_view repo,
                                                      std::string_view digest) override;
+  Result<std::vector<std::string>> manifest_parents(std::string_view repo,
+                                                    std::string_view digest) override;
   Result<bool> delete_manifest(std::string_view repo, std::string_view digest,
                                const WriteOptions& write = {}) override;
 
@@ -119,6 +121,14 @@ class PostgresStore final : public MetadataStore {
   Result<void> append_audit(const std::vector<audit::AuditEvent>& events) override;
   Result<std::vector<audit::ChainedEvent>> list_audit(const AuditFilter& filter) override;
   Result<audit::ChainHead> audit_head() override;
+  Result<bool> create_trusted_key(const TrustedKeyRecord& key,
+                                  const audit::AuditEvent& event) override;
+  Result<bool> delete_trusted_key(std::string_view id, const audit::AuditEvent& event) override;
+  Result<std::vector<TrustedKeyRecord>> list_trusted_keys() override;
+  Result<void> put_trust_policy(const TrustPolicyRecord& policy,
+                                const audit::AuditEvent& event) override;
+  Result<bool> delete_trust_policy(std::string_view name, const audit::AuditEvent& event) override;
+  Result<std::vector<TrustPolicyRecord>> list_trust_policies() override;
   Result<std::vector<audit::ChainedEvent>> audit_rows(uint64_t after_seq,
                                                       std::size_t limit) override;
 

@@ -252,6 +252,82 @@ Result<std::vector<TagRuleRecord>> SqliteStore::list_tag_rules() {
   return out;
 }
 
+Result<bool> SqliteStore::create_trusted_key(const TrustedKeyRecord& k,
+                                             const audit::AuditEvent& event) {
+  return access_change(event, [&]() -> Result<bool> {
+    auto s = prepare(
+        "INSERT INTO trusted_keys (id, owner, public_key, repositories, expires_at, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING");
+    s.bind(1, k.id).bind(2, k.owner).bind(3, k.public_key_pem).bind(4, k.repositories_json);
+    s.bind(5, k.expires_at).bind(6, k.created_at);
+    if (s.step() != SQLITE_DONE) return fail("create trusted key");
+    return db_.changes() > 0;
+  });
+}
+
+Result<bool> SqliteStore::delete_trusted_key(std::string_view id, const audit::AuditEvent& event) {
+  return access_change(event, [&]() -> Result<bool> {
+    auto s = prepare("DELETE FROM trusted_keys WHERE id = ?");
+    s.bind(1, id);
+    if (s.step() != SQLITE_DONE) return fail("delete trusted key");
+    return db_.changes() > 0;
+  });
+}
+
+Result<std::vector<TrustedKeyRecord>> SqliteStore::list_trusted_keys() {
+  std::lock_guard lock(mu_);
+  auto s = prepare(
+      "SELECT id, owner, public_key, repositories, expires_at, created_at FROM trusted_keys "
+      "ORDER BY id");
+  std::vector<TrustedKeyRecord> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.integer(4), s.integer(5)});
+  }
+  if (rc != SQLITE_DONE) return fail("list trusted keys");
+  return out;
+}
+
+Result<void> SqliteStore::put_trust_policy(const TrustPolicyRecord& p,
+                                           const audit::AuditEvent& event) {
+  auto r = access_change(event, [&]() -> Result<bool> {
+    auto s = prepare(
+        "INSERT INTO trust_policies (name, repositories, key_ids, threshold, mode, position) "
+        "VALUES (?, ?, ?, ?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM trust_policies)) "
+        "ON CONFLICT (name) DO UPDATE SET repositories = excluded.repositories, "
+        "key_ids = excluded.key_ids, threshold = excluded.threshold, mode = excluded.mode");
+    s.bind(1, p.name).bind(2, p.repositories_json).bind(3, p.key_ids_json).bind(4, p.threshold);
+    s.bind(5, p.mode);
+    if (s.step() != SQLITE_DONE) return fail("put trust policy");
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
+}
+
+Result<bool> SqliteStore::delete_trust_policy(std::string_view name,
+                                              const audit::AuditEvent& event) {
+  return access_change(event, [&]() -> Result<bool> {
+    auto s = prepare("DELETE FROM trust_policies WHERE name = ?");
+    s.bind(1, name);
+    if (s.step() != SQLITE_DONE) return fail("delete trust policy");
+    return db_.changes() > 0;
+  });
+}
+
+Result<std::vector<TrustPolicyRecord>> SqliteStore::list_trust_policies() {
+  std::lock_guard lock(mu_);
+  auto s = prepare(
+      "SELECT name, repositories, key_ids, threshold, mode FROM trust_policies ORDER BY position");
+  std::vector<TrustPolicyRecord> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    out.push_back({s.text(0), s.text(1), s.text(2), s.integer(3), s.text(4)});
+  }
+  if (rc != SQLITE_DONE) return fail("list trust policies");
+  return out;
+}
+
 Result<int64_t> SqliteStore::access_generation() {
   std::lock_guard lock(mu_);
   auto s = prepare("SELECT generation FROM access_state WHERE id = 1");

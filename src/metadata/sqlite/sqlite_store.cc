@@ -212,6 +212,20 @@ Result<std::optional<ManifestRecord>> SqliteStore::get_manifest(std::string_view
                                                       s.integer(6)});
 }
 
+Result<std::vector<std::string>> SqliteStore::manifest_parents(std::string_view repo,
+                                                               std::string_view digest) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(
+      "SELECT c.parent FROM manifest_children c JOIN repositories r ON r.id = c.repo_id "
+      "WHERE r.name = ? AND c.child = ? AND c.is_manifest = 1 ORDER BY c.parent");
+  s.bind(1, repo).bind(2, digest);
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.text(0));
+  if (rc != SQLITE_DONE) return fail("manifest parents");
+  return out;
+}
+
 Result<bool> SqliteStore::delete_manifest(std::string_view repo, std::string_view digest,
                                           const WriteOptions& write) {
   std::lock_guard lock(mu_);

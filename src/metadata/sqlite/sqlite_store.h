@@ -38,6 +38,8 @@ class SqliteStore final : public MetadataStore {
                             std::string_view tag, const WriteOptions& write = {}) override;
   Result<std::optional<ManifestRecord>> get_manifest(std::string_view repo,
                                                      std::string_view digest) override;
+  Result<std::vector<std::string>> manifest_parents(std::string_view repo,
+                                                    std::string_view digest) override;
   Result<bool> delete_manifest(std::string_view repo, std::string_view digest,
                                const WriteOptions& write = {}) override;
 
@@ -85,6 +87,15 @@ class SqliteStore final : public MetadataStore {
                                const audit::AuditEvent& event) override;
   Result<std::vector<TagRuleRecord>> list_tag_rules() override;
   Result<int64_t> access_generation() override;
+
+  Result<bool> create_trusted_key(const TrustedKeyRecord& key,
+                                  const audit::AuditEvent& event) override;
+  Result<bool> delete_trusted_key(std::string_view id, const audit::AuditEvent& event) override;
+  Result<std::vector<TrustedKeyRecord>> list_trusted_keys() override;
+  Result<void> put_trust_policy(const TrustPolicyRecord& policy,
+                                const audit::AuditEvent& event) override;
+  Result<bool> delete_trust_policy(std::string_view name, const audit::AuditEvent& event) override;
+  Result<std::vector<TrustPolicyRecord>> list_trust_policies() override;
 
   Result<void> append_audit(const std::vector<audit::AuditEvent>& events) override;
   Result<std::vector<audit::ChainedEvent>> list_audit(const AuditFilter& filter) override;

@@ -1,4 +1,4 @@
-#include "auth/glob.h"
+#include "base/glob.h"
 
 #include <string>
 

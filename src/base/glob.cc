@@ -1,6 +1,6 @@
-#include "auth/glob.h"
+#include "base/glob.h"
 
-namespace portcullis::auth {
+namespace portcullis {
 
 bool glob_match(std::string_view pattern, std::string_view text) {
   // Greedy matching with one remembered star: each '*' only ever needs to
@@ -25,4 +25,4 @@ bool glob_match(std::string_view pattern, std::string_view text) {
   return p == pattern.size();
 }
 
-}  // namespace portcullis::auth
+}  // namespace portcullis

@@ -1,4 +1,4 @@
-// Wildcard patterns for robot permissions and immutable tag rules.
+// Wildcard patterns for robot permissions, immutable tag rules and trust policies.
 // '*' matches any run of characters, '/' included ("team-a/*" covers
 // "team-a/x/y"); every other character matches itself. No '?', no classes,
 // no escapes. Pure and thread-safe; O(|pattern| x |text|) at worst, never
@@ -7,8 +7,8 @@
 
 #include <string_view>
 
-namespace portcullis::auth {
+namespace portcullis {
 
 bool glob_match(std::string_view pattern, std::string_view text);
 
-}  // namespace portcullis::auth
+}  // namespace portcullis

@@ -1,0 +1,1 @@
+MEQCIHbawlhYvwJ5axh9G6zIO62DFppCd0/THflu+gVhM4ixAiBdr07obdO4yYdiCXgCwHlnUruU0Iaqywn+aqfsKMBZvg==
