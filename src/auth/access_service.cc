@@ -94,6 +94,27 @@ AccessService::AccessService(metadata::MetadataStore& store, const Clock& clock,
                              AccessOptions options)
     : store_(store), clock_(clock), options_(options), throttle_(clock, options.throttle) {}
 
+AccessService::~AccessService() {
+  {
+    std::lock_guard lock(stop_mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (refresher_.joinable()) refresher_.join();
+}
+
+void AccessService::start_refresher() {
+  if (refresher_.joinable()) return;
+  refresher_ = std::thread([this] {
+    std::unique_lock lock(stop_mu_);
+    while (!stop_cv_.wait_for(lock, options_.refresh_interval, [this] { return stopping_; })) {
+      lock.unlock();
+      (void)snapshot();
+      lock.lock();
+    }
+  });
+}
+
 Result<std::shared_ptr<const AccessSnapshot>> AccessService::load() {
   auto gen = store_.access_generation();
   if (!gen) return gen.error();
@@ -163,6 +184,7 @@ Result<std::shared_ptr<const AccessSnapshot>> AccessService::snapshot() {
   }
   std::lock_guard lock(mu_);
   if (!current_ || current_->generation <= (*fresh)->generation) current_ = *fresh;
+  trust_active_.store(!current_->trust.empty(), std::memory_order_relaxed);
   return current_;
 }
 
@@ -172,6 +194,7 @@ Result<void> AccessService::reload() {
   std::lock_guard lock(mu_);
   current_ = *fresh;
   checked_ = std::chrono::steady_clock::now();
+  trust_active_.store(!current_->trust.empty(), std::memory_order_relaxed);
   return {};
 }
 

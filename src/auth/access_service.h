@@ -16,12 +16,15 @@
 // Thread-safe. The store and clock must outlive the service.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "audit/audit_chain.h"
 #include "auth/immutable_tags.h"
@@ -66,12 +69,22 @@ Result<std::vector<RobotPermission>> decode_robot_permissions(std::string_view j
 class AccessService {
  public:
   AccessService(metadata::MetadataStore& store, const Clock& clock, AccessOptions options = {});
+  ~AccessService();
+  AccessService(const AccessService&) = delete;
+  AccessService& operator=(const AccessService&) = delete;
 
   // The current snapshot; Errc::internal only if the first load fails (later
   // failures keep serving the previous snapshot and are logged).
   Result<std::shared_ptr<const AccessSnapshot>> snapshot();
   // Reloads now (after a change made through this process).
   Result<void> reload();
+  // Whether the current snapshot has any trust policy: one relaxed atomic
+  // load, for hot paths that only need the snapshot when it does.
+  bool trust_active() const { return trust_active_.load(std::memory_order_relaxed); }
+  // Re-reads the generation every refresh interval on a background thread,
+  // so that trust_active() follows changes made elsewhere even when nothing
+  // else asks for the snapshot. Stopped by the destructor.
+  void start_refresher();
 
   // Checks a username/password (or robot$name/secret) from `address`.
   Result<Identity> login(std::string_view name, std::string_view secret, std::string_view address);
@@ -104,6 +117,11 @@ class AccessService {
   std::mutex mu_;
   std::shared_ptr<const AccessSnapshot> current_;              // guarded by mu_
   std::chrono::steady_clock::time_point checked_{};           // guarded by mu_
+  std::atomic<bool> trust_active_{false};
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;  // guarded by stop_mu_
+  std::thread refresher_;
 };
 
 }  // namespace portcullis::auth

@@ -13,9 +13,12 @@ namespace {
 constexpr std::int64_t kMaxTime = std::numeric_limits<std::int64_t>::max();
 
 std::string token_key(std::string_view token) {
+  // Fetched once: with OpenSSL 3, EVP_sha256() here would look the
+  // implementation up in the provider store on every call (the hot path).
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(token.data(), token.size(), out, &len, EVP_sha256(), nullptr);
+  EVP_Digest(token.data(), token.size(), out, &len, kSha256 ? kSha256 : EVP_sha256(), nullptr);
   return std::string(reinterpret_cast<const char*>(out), len);
 }
 

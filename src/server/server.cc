@@ -159,6 +159,7 @@ int serve(const config::Config& cfg) {
       throw std::runtime_error("loading the security configuration: " + loaded.error().message);
     }
     ctx.security = access.get();
+    access->start_refresher();
     api::SignatureGate signature_gate(blobs, meta, cache, clock);
     ctx.signatures = &signature_gate;
     if (cfg.auth_enabled) {

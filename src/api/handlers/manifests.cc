@@ -206,7 +206,7 @@ net::Task<net::Response> get(Context& ctx, net::Exchange& ex, std::string_view r
     entry = *chosen;
   }
   // HEAD is not gated: it reveals only the digest, which signers need to sign.
-  if (!head && ctx.signatures && ctx.security && !entry->artifact) {
+  if (!head && ctx.signatures && ctx.security && ctx.security->trust_active() && !entry->artifact) {
     if (auto refused = co_await check_signatures(ctx, ex, repo, route_reference, *entry, who)) {
       co_return std::move(*refused);
     }
