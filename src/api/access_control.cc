@@ -99,11 +99,13 @@ AccessControl::AccessControl(AccessControlOptions options, auth::AccessService& 
       audit_(audit),
       token_cache_(tokens.verifier()) {}
 
-std::optional<auth::Identity> AccessControl::cached_basic(const std::string& key) {
+std::optional<auth::Identity> AccessControl::cached_basic(const std::string& key,
+                                                          int64_t generation) {
   std::lock_guard lock(basic_mu_);
   auto it = basic_index_.find(key);
   if (it == basic_index_.end()) return std::nullopt;
-  if (it->second->until <= std::chrono::steady_clock::now()) {
+  if (it->second->until <= std::chrono::steady_clock::now() ||
+      it->second->generation != generation) {
     basic_lru_.erase(it->second);
     basic_index_.erase(it);
     return std::nullopt;
@@ -112,13 +114,15 @@ std::optional<auth::Identity> AccessControl::cached_basic(const std::string& key
   return it->second->identity;
 }
 
-void AccessControl::cache_basic(const std::string& key, const auth::Identity& identity) {
+void AccessControl::cache_basic(const std::string& key, int64_t generation,
+                                const auth::Identity& identity) {
   std::lock_guard lock(basic_mu_);
   if (auto it = basic_index_.find(key); it != basic_index_.end()) {
     basic_lru_.erase(it->second);
     basic_index_.erase(it);
   }
-  basic_lru_.push_front({key, std::chrono::steady_clock::now() + kBasicCacheTtl, identity});
+  basic_lru_.push_front(
+      {key, std::chrono::steady_clock::now() + kBasicCacheTtl, generation, identity});
   basic_index_[key] = basic_lru_.begin();
   while (basic_lru_.size() > kBasicCacheEntries) {
     basic_index_.erase(basic_lru_.back().key);
@@ -157,7 +161,9 @@ net::Task<Result<Principal>> AccessControl::authenticate(net::Exchange& ex) {
         co_return make_error(Errc::too_many_requests, fmt::format(
                                  "too many failed logins; retry in {} s", wait->count()));
       }
-      if (auto hit = cached_basic(key)) {
+      auto snap = access_.snapshot();
+      int64_t generation = snap ? (*snap)->generation : -1;
+      if (auto hit = cached_basic(key, generation)) {
         p.identity = std::move(*hit);
         p.basic = true;
         co_return p;
@@ -174,7 +180,7 @@ net::Task<Result<Principal>> AccessControl::authenticate(net::Exchange& ex) {
         audit_->record(std::move(e));
       }
       if (!who) co_return who.error();
-      cache_basic(key, *who);
+      cache_basic(key, generation, *who);
       p.identity = std::move(*who);
       p.basic = true;
       co_return p;

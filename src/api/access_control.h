@@ -16,8 +16,9 @@
 // When authentication is disabled (auth.enabled=false, loopback only) every
 // request gets an unrestricted principal named "anonymous".
 //
-// Thread-safe. Verified Basic credentials are cached (bounded, 60 s) so that
-// argon2id runs once per minute per client, not per request.
+// Thread-safe. Verified Basic credentials are cached (bounded, 60 s, dropped
+// by any change of users, robots or roles) so that argon2id runs once per
+// minute per client, not per request.
 #pragma once
 
 #include <chrono>
@@ -96,10 +97,11 @@ class AccessControl {
   struct BasicEntry {
     std::string key;
     std::chrono::steady_clock::time_point until;
+    int64_t generation;  // access generation when verified: any access change drops it
     auth::Identity identity;
   };
-  std::optional<auth::Identity> cached_basic(const std::string& key);
-  void cache_basic(const std::string& key, const auth::Identity& identity);
+  std::optional<auth::Identity> cached_basic(const std::string& key, int64_t generation);
+  void cache_basic(const std::string& key, int64_t generation, const auth::Identity& identity);
 
   AccessControlOptions options_;
   auth::AccessService& access_;

@@ -83,8 +83,11 @@ trust::Decision SignatureGate::evaluate(std::string_view repo, std::string_view 
   trust::Decision d = verify_one(repo, digest, rule, snapshot);
   if (!d.satisfied) {
     // A platform image of a satisfying index is trusted through it.
+    // Bounded: a pusher must not make one pull verify without end.
+    constexpr std::size_t kMaxParents = 8;
     auto parents = meta_.manifest_parents(repo, digest);
     if (parents) {
+      if (parents->size() > kMaxParents) parents->resize(kMaxParents);
       for (const auto& p : *parents) {
         auto pd = verify_one(repo, p, rule, snapshot);
         if (pd.satisfied) {

@@ -1,6 +1,11 @@
 #include "auth/access_service.h"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "crypto/hash.h"
 #include <spdlog/spdlog.h>
 
 namespace portcullis::auth {
@@ -65,7 +70,8 @@ std::string encode_string_list(const std::vector<std::string>& items) {
 }
 
 Result<trust::TrustConfig> load_trust_config(const std::vector<metadata::TrustedKeyRecord>& keys,
-                                             const std::vector<metadata::TrustPolicyRecord>& rules) {
+                                             const std::vector<metadata::TrustPolicyRecord>& rules,
+                                             bool strict) {
   std::vector<trust::KeyEntry> entries;
   for (const auto& k : keys) {
     auto pub = trust::PublicKey::from_pem(k.public_key_pem);
@@ -85,7 +91,24 @@ Result<trust::TrustConfig> load_trust_config(const std::vector<metadata::Trusted
     if (!repos || !ids || !mode) {
       return make_error(Errc::internal, "stored trust policy " + r.name + " is invalid");
     }
-    out.push_back({r.name, std::move(*repos), std::move(*ids), static_cast<int>(r.threshold), *mode});
+    std::vector<std::string> known;
+    for (auto& id : *ids) {
+      bool found = std::any_of(entries.begin(), entries.end(),
+                               [&](const trust::KeyEntry& k) { return k.id == id; });
+      if (found) {
+        known.push_back(std::move(id));
+      } else if (strict) {
+        return make_error(Errc::denied, "trust policy " + r.name + " names unknown key " + id);
+      } else {
+        spdlog::error("trust: policy {} names unknown key {}; it cannot count", r.name, id);
+      }
+    }
+    if (strict && !ids->empty() && static_cast<std::size_t>(r.threshold) > ids->size()) {
+      return make_error(Errc::denied, fmt::format("trust policy {}: threshold {} exceeds its {} keys",
+                                                  r.name, r.threshold, ids->size()));
+    }
+    if (!ids->empty() && known.empty()) known.push_back("");  // named keys, none left: unsatisfiable
+    out.push_back({r.name, std::move(*repos), std::move(known), static_cast<int>(r.threshold), *mode});
   }
   return trust::TrustConfig::create(std::move(entries), std::move(out));
 }
@@ -241,20 +264,6 @@ Result<Identity> AccessService::login(std::string_view name, std::string_view se
     return refused();
   }
   throttle_.record_success(name);
-  if (needs_rehash((*user)->password_hash, options_.password_cost)) {
-    if (auto h = hash_password(secret, options_.password_cost)) {
-      metadata::UserRecord updated = **user;
-      updated.password_hash = *h;
-      audit::AuditEvent ev;
-      ev.time_ms = clock_.unix_millis();
-      ev.actor = std::string(name);
-      ev.source_address = std::string(address);
-      ev.action = "user.rehash";
-      ev.result = "success";
-      ev.detail = "password hash upgraded to the current argon2id cost";
-      (void)store_.update_user(updated, ev);
-    }
-  }
   return Identity::user((*user)->name, (*user)->system_admin);
 }
 
@@ -279,6 +288,24 @@ Result<std::optional<Identity>> AccessService::identity_of(std::string_view subj
   if (!user) return user.error();
   if (!*user) return std::optional<Identity>();
   return std::optional<Identity>(Identity::user((*user)->name, (*user)->system_admin));
+}
+
+Result<std::optional<std::string>> AccessService::credential_epoch(std::string_view subject) {
+  std::string stored;
+  if (subject.starts_with(kRobotPrefix)) {
+    auto robot = store_.get_robot(subject.substr(kRobotPrefix.size()));
+    if (!robot) return robot.error();
+    if (!*robot) return std::optional<std::string>();
+    stored = (*robot)->secret_hash;
+  } else {
+    auto user = store_.get_user(subject);
+    if (!user) return user.error();
+    if (!*user) return std::optional<std::string>();
+    stored = (*user)->password_hash;
+  }
+  crypto::Hasher h(crypto::HashAlgorithm::sha256);
+  h.update(stored);
+  return std::optional<std::string>(h.finish_hex().substr(0, 16));
 }
 
 Result<std::optional<std::string>> AccessService::bootstrap_admin(std::string_view password) {

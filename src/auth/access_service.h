@@ -54,8 +54,14 @@ struct AccessSnapshot {
 };
 
 // Trusted keys and trust policies as stored, decoded (JSON lists of strings).
+// `strict` (validating a change): a policy naming an unknown key, or asking
+// for more signatures than the keys it names, is an error. Otherwise (loading
+// what is stored, where a concurrent change may have left such a policy)
+// unknown keys are dropped with an error in the log, so the policy can only
+// get harder to satisfy, and the rest of the configuration still loads.
 Result<trust::TrustConfig> load_trust_config(const std::vector<metadata::TrustedKeyRecord>& keys,
-                                             const std::vector<metadata::TrustPolicyRecord>& rules);
+                                             const std::vector<metadata::TrustPolicyRecord>& rules,
+                                             bool strict = false);
 // ["a","b"] -> {a, b}; Errc::invalid_request for anything else (at most 256 entries).
 Result<std::vector<std::string>> decode_string_list(std::string_view json);
 std::string encode_string_list(const std::vector<std::string>& items);
@@ -96,6 +102,11 @@ class AccessService {
   // The identity a token subject names now: nullopt when the user or robot no
   // longer exists or the robot expired ("" is anonymous).
   Result<std::optional<Identity>> identity_of(std::string_view subject);
+
+  // A short fingerprint of the account's current credential (password or
+  // robot secret hash): changes whenever the credential does. nullopt when
+  // the account does not exist.
+  Result<std::optional<std::string>> credential_epoch(std::string_view subject);
 
   // First start: when there are no users at all, creates "admin" (system
   // administrator) with `password`, or with a generated one when `password`

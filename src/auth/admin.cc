@@ -112,9 +112,20 @@ Result<void> Admin::create_user(const Actor& actor, std::string_view name,
 }
 
 Result<void> Admin::set_password(const Actor& actor, std::string_view name,
-                                 std::string_view password) {
+                                 std::string_view password,
+                                 std::optional<std::string_view> current_password) {
   bool self = actor.identity.kind == Identity::Kind::user && actor.identity.name == name;
-  if (!self) {
+  if (self) {
+    // Changing one's own password takes the current one (a stolen session
+    // must not become a permanent takeover); checked like a login, throttled.
+    if (!current_password) {
+      return deny(actor, "user.password", "", std::string(name),
+                  "changing your own password needs the current one (current_password)");
+    }
+    if (auto ok = access_.login(name, *current_password, actor.address); !ok) {
+      return deny(actor, "user.password", "", std::string(name), "the current password is wrong");
+    }
+  } else {
     if (auto ok = require_system_admin(actor, "user.password", name); !ok) return ok;
   }
   auto user = access_.store().get_user(name);
@@ -313,9 +324,15 @@ Result<std::vector<metadata::TagRuleRecord>> Admin::list_tag_rules(const Actor& 
   }
   auto all = access_.store().list_tag_rules();
   if (!all) return all.error();
+  auto snap = access_.snapshot();
+  if (!snap) return snap.error();
   std::vector<metadata::TagRuleRecord> out;
   for (auto& r : *all) {
-    if (ns.empty() || r.namespace_name == ns) out.push_back(std::move(r));
+    if (!ns.empty() && r.namespace_name != ns) continue;
+    // System administrators see every rule; others those of their namespaces.
+    bool member = actor.identity.kind == Identity::Kind::user &&
+                  (*snap)->policy.role_of(actor.identity.name, r.namespace_name).has_value();
+    if (actor.identity.system_admin || member) out.push_back(std::move(r));
   }
   return out;
 }
@@ -448,7 +465,9 @@ Result<void> Admin::put_trust_policy(const Actor& actor, std::string_view name,
     }
   }
   if (!replaced) policies->push_back(rec);
-  if (auto ok = load_trust_config(*keys, *policies); !ok) return make_error(Errc::denied, ok.error().message);
+  if (auto ok = load_trust_config(*keys, *policies, /*strict=*/true); !ok) {
+    return make_error(Errc::denied, ok.error().message);
+  }
   auto r = access_.store().put_trust_policy(
       rec, event(actor, "trustpolicy.put", "", rec.name,
                  fmt::format("repositories={} keys={} threshold={} mode={}", rec.repositories_json,

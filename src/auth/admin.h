@@ -57,8 +57,10 @@ class Admin {
   Result<std::vector<metadata::UserRecord>> list_users(const Actor& actor);  // hashes cleared
   Result<void> create_user(const Actor& actor, std::string_view name, std::string_view password,
                            bool system_admin);
-  // Any user may change their own password; system administrators anyone's.
-  Result<void> set_password(const Actor& actor, std::string_view name, std::string_view password);
+  // Any user may change their own password, given the current one;
+  // system administrators anyone else's (without it).
+  Result<void> set_password(const Actor& actor, std::string_view name, std::string_view password,
+                            std::optional<std::string_view> current_password = std::nullopt);
   Result<void> set_system_admin(const Actor& actor, std::string_view name, bool system_admin);
   Result<void> delete_user(const Actor& actor, std::string_view name);
 

@@ -343,8 +343,8 @@ TokenIssuer::TokenIssuer(TokenIssuerOptions options, SigningKey key, const Clock
   }
 }
 
-Result<IssuedToken> TokenIssuer::issue(std::string_view subject,
-                                       std::span<const Scope> access) const {
+Result<IssuedToken> TokenIssuer::issue(std::string_view subject, std::span<const Scope> access,
+                                       std::string_view id_suffix) const {
   IssuedToken out;
   TokenClaims& c = out.claims;
   const std::int64_t now = clock_.unix_seconds();
@@ -352,6 +352,7 @@ Result<IssuedToken> TokenIssuer::issue(std::string_view subject,
   c.subject = std::string(subject);
   c.audience = options_.audience;
   c.id = random_token(16);
+  if (!id_suffix.empty()) c.id += "." + std::string(id_suffix);
   c.issued_at = now;
   c.not_before = now;
   c.expires_at = now + options_.lifetime.count();

@@ -129,7 +129,10 @@ class TokenIssuer {
   // Signs a token for `subject` carrying `access` (normalised: merged per
   // resource, entries without actions dropped). `access` must already be the
   // granted subset (see rbac.h authorize()). Errc::internal if signing fails.
-  Result<IssuedToken> issue(std::string_view subject, std::span<const Scope> access) const;
+  // `id_suffix`, when given, is appended to the random `jti` after a '.'
+  // (refresh tokens bind the account's credential epoch this way).
+  Result<IssuedToken> issue(std::string_view subject, std::span<const Scope> access,
+                            std::string_view id_suffix = {}) const;
 
   const VerificationKey& public_key() const { return key_.public_key(); }
 

@@ -28,7 +28,8 @@ namespace portcullis::auth {
 // so a burst of logins cannot balloon the server's memory (RFC 9106's 64 MiB
 // option would cost 64 MiB per concurrent login). A login costs that once;
 // the token issued afterwards carries the session. Hashes made with other
-// parameters still verify and are upgraded on the next successful login.
+// parameters still verify (needs_rehash() tells; they are replaced when the
+// password is next set, not silently on login, which could race a reset).
 struct PasswordCost {
   std::uint64_t opslimit = 2;                    // argon2 passes (t)
   std::size_t memlimit = std::size_t{19} << 20;  // bytes (m)

@@ -37,7 +37,12 @@ Result<std::string> TokenService::issue_refresh(const Identity& identity) {
   if (identity.kind == Identity::Kind::anonymous) {
     return make_error(Errc::denied, "anonymous clients get no refresh token");
   }
-  auto t = refresh_issuer_.issue(identity.name, {});
+  // The jti carries the credential epoch: a password reset or a new robot
+  // secret invalidates every refresh token issued before it.
+  auto epoch = access_.credential_epoch(identity.name);
+  if (!epoch) return epoch.error();
+  if (!*epoch) return make_error(Errc::unauthorized, "no such account");
+  auto t = refresh_issuer_.issue(identity.name, {}, **epoch);
   if (!t) return t.error();
   return std::move(t->token);
 }
@@ -46,6 +51,13 @@ Result<Identity> TokenService::redeem_refresh(std::string_view refresh_token) {
   auto claims = refresh_verifier_.verify(refresh_token);
   if (!claims) return make_error(Errc::unauthorized, "invalid refresh token");
   if (claims->subject.empty()) return make_error(Errc::unauthorized, "invalid refresh token");
+  auto epoch = access_.credential_epoch(claims->subject);
+  if (!epoch) return epoch.error();
+  auto dot = claims->id.rfind('.');
+  if (!*epoch || dot == std::string::npos || claims->id.substr(dot + 1) != **epoch) {
+    return make_error(Errc::unauthorized,
+                      "the refresh token's account no longer exists or its credentials changed");
+  }
   auto who = access_.identity_of(claims->subject);
   if (!who) return who.error();
   if (!*who) return make_error(Errc::unauthorized, "the refresh token's account no longer exists");

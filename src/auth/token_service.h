@@ -5,8 +5,9 @@
 //
 // Refresh tokens are JWTs too, signed with the same key but for a different
 // audience ("<service>#refresh"), so neither kind is accepted as the other.
-// Redeeming one looks the subject up again: a deleted user or a revoked or
-// expired robot cannot refresh.
+// Redeeming one looks the subject up again: a deleted user, a revoked or
+// expired robot, or an account whose password or secret changed since the
+// token was issued (its jti carries a credential fingerprint) cannot refresh.
 //
 // Thread-safe (everything immutable after construction). The access service
 // and clock must outlive it.

@@ -42,15 +42,7 @@ Result<TrustConfig> TrustConfig::create(std::vector<KeyEntry> keys, std::vector<
       return make_error(Errc::denied, "duplicate trust policy " + r.name);
     }
     if (r.threshold < 1) return make_error(Errc::denied, "trust policy " + r.name + ": threshold must be at least 1");
-    for (const auto& id : r.key_ids) {
-      if (!key_ids.count(id)) {
-        return make_error(Errc::denied, "trust policy " + r.name + " names unknown key " + id);
-      }
-    }
-    if (!r.key_ids.empty() && static_cast<std::size_t>(r.threshold) > r.key_ids.size()) {
-      return make_error(Errc::denied, fmt::format("trust policy {}: threshold {} exceeds its {} keys",
-                                                  r.name, r.threshold, r.key_ids.size()));
-    }
+
   }
   TrustConfig c;
   c.keys_ = std::move(keys);

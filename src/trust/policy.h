@@ -52,8 +52,10 @@ struct Rule {
 class TrustConfig {
  public:
   TrustConfig() = default;  // nothing configured: no requirement anywhere
-  // Errc::denied for a rule naming an unknown key, a threshold below 1 or
-  // above the number of keys it can ever count, duplicate names.
+  // Errc::denied for a threshold below 1 and duplicate key ids or rule names.
+  // A rule naming keys that do not exist, or more signatures than it can
+  // ever count, is kept: it simply cannot be satisfied (callers validate
+  // changes before storing them; see auth::load_trust_config).
   static Result<TrustConfig> create(std::vector<KeyEntry> keys, std::vector<Rule> rules);
 
   // The rule for a repository (first match), nullptr when none applies or it is `off`.

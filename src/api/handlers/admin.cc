@@ -301,20 +301,18 @@ net::Response list_or_error(const Result<T>& r, F to_json) {
 
 // --- the actor -------------------------------------------------------------
 
-// Who is asking, as Admin needs it. A token's subject carries no admin flag,
-// so a token principal is looked up again (Errc::unauthorized when the account
-// is gone).
-net::Task<Result<auth::Actor>> actor_of(Context& ctx, net::Exchange& ex, const Principal& who) {
-  if (who.unrestricted) co_return auth::Actor{auth::Identity::user("anonymous", true), who.address};
-  if (!who.token) co_return auth::Actor{who.identity, who.address};
-  if (!ctx.access) co_return make_error(Errc::internal, "token presented without access control");
-  std::string subject = who.token->subject;
-  auto id = co_await net::offload(ex, [&] { return ctx.access->access().identity_of(subject); });
-  if (!id) co_return id.error();
-  if (!*id)
-    co_return make_error(Errc::unauthorized,
-                         "the account this token was issued to no longer exists");
-  co_return auth::Actor{std::move(**id), who.address};
+// Who is asking, as Admin needs it. The administration API takes Basic
+// credentials only: a registry token is scoped to repositories, and must not
+// carry its holder's administrative rights (a leaked pull token would).
+auth::Actor actor_of(const Principal& who) {
+  if (who.unrestricted) return auth::Actor{auth::Identity::user("anonymous", true), who.address};
+  return auth::Actor{who.identity, who.address};
+}
+
+net::Response basic_challenge(std::string message) {
+  auto r = error_response(make_error(Errc::unauthorized, std::move(message)));
+  r.header("WWW-Authenticate", "Basic realm=\"portcullis\"");
+  return r;
 }
 
 // --- resources -------------------------------------------------------------
@@ -369,11 +367,21 @@ net::Task<net::Response> user_password(Admin& admin, net::Exchange& ex, const Ac
   if (ex.header().method() != verb::put) co_return method_not_allowed();
   auto body = co_await read_object(ex);
   if (!body) co_return error_response(body.error());
-  if (auto ok = only_fields(*body, {"password"}); !ok) co_return error_response(ok.error());
+  if (auto ok = only_fields(*body, {"password", "current_password"}); !ok)
+    co_return error_response(ok.error());
   auto password = string_field(*body, "password");
   if (!password) co_return error_response(password.error());
-  co_return no_content_or_error(
-      co_await net::offload(ex, [&] { return admin.set_password(actor, name, *password); }));
+  std::optional<std::string> current;
+  if (body->contains("current_password")) {
+    auto c = string_field(*body, "current_password");
+    if (!c) co_return error_response(c.error());
+    current = std::move(*c);
+  }
+  co_return no_content_or_error(co_await net::offload(ex, [&] {
+    std::optional<std::string_view> cur;
+    if (current) cur = *current;
+    return admin.set_password(actor, name, *password, cur);
+  }));
 }
 
 // The robot to create from {"name","permissions","expires_at"?,"expires_in_days"?}.
@@ -781,14 +789,15 @@ net::Task<net::Response> handle_admin(Context& ctx, net::Exchange& ex, std::stri
     co_return error(Errc::not_found, "the admin API needs authentication enabled (auth.enabled)");
   AdminRoute route = match_admin_route(path);
   if (route.resource == Resource::none) co_return error(Errc::not_found, "no such endpoint");
-  auto actor = co_await actor_of(ctx, ex, who);
-  if (!actor) {
-    if (actor.error().code == Errc::unauthorized && ctx.access) {
-      co_return ctx.access->challenge(ex, "", "invalid_token", actor.error());
-    }
-    co_return error_response(actor.error());
+  if (who.token) {
+    co_return basic_challenge(
+        "the administration API takes Basic credentials (user name and password), not registry "
+        "tokens");
   }
-  co_return co_await dispatch(ctx, *ctx.admin, ex, route, query, *actor);
+  if (!who.unrestricted && who.identity.kind == auth::Identity::Kind::anonymous) {
+    co_return basic_challenge("authentication required");
+  }
+  co_return co_await dispatch(ctx, *ctx.admin, ex, route, query, actor_of(who));
 }
 
 }  // namespace portcullis::api

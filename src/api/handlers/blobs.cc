@@ -7,6 +7,7 @@
 #include "api/audit_recorder.h"
 #include "api/handlers/handlers.h"
 #include "api/handlers/util.h"
+#include "auth/access_service.h"
 #include "oci/digest.h"
 
 namespace portcullis::api {
@@ -102,6 +103,20 @@ net::Task<net::Response> handle_blob(Context& ctx, net::Exchange& ex, const Rout
     co_return error(Errc::unsupported, "method not allowed");
   }
   bool head = method == http::verb::head;
+  // Under a signature policy, manifest bytes are served only through the
+  // manifests route (where the policy is checked), never as a blob.
+  if (!head && ctx.security && ctx.security->trust_active()) {
+    auto snap = ctx.security->snapshot();
+    if (snap && (*snap)->trust.rule_for(repo)) {
+      auto manifest = co_await net::offload(ex, [&] { return ctx.meta.get_manifest(repo, digest->str()); });
+      if (!manifest) co_return error_response(manifest.error());
+      if (*manifest) {
+        co_return error(Errc::denied,
+                        "a signature policy covers this repository: manifests are served only "
+                        "through /v2/<name>/manifests/<reference>");
+      }
+    }
+  }
   // Hot path: the link is cached, and opening a local file costs microseconds
   // (the same order as a hop to the worker pool), so it stays on this thread.
   auto open_linked = [&](uint64_t size) -> Result<Opened> {

@@ -55,23 +55,23 @@ void record_denied(Context& ctx, const Principal& who, std::string action, std::
   ctx.audit->record(std::move(ev));
 }
 
-// Signatures, attestations, SBOMs and other artifacts, as opposed to images.
+// Signatures, attestations, SBOMs and other artifacts, as opposed to images:
+// an image manifest none of whose layers is a filesystem layer (tar, in any
+// compression). Only that makes it unrunnable: `subject` and `artifactType`
+// are whatever the pusher wrote, so they never exempt an image from a
+// signature policy. Indexes are always gated.
+bool is_filesystem_layer(std::string_view media_type) {
+  return media_type.find(".tar") != std::string_view::npos ||
+         media_type.find("rootfs.diff") != std::string_view::npos;
+}
+
 bool is_artifact(std::string_view bytes, std::string_view media_type) {
   auto m = oci::parse_manifest(bytes, media_type);
-  if (!m) return false;
-  if (m->subject || !m->artifact_type.empty()) return true;
-  if (m->config && m->config->media_type != oci::media::kOciConfig &&
-      m->config->media_type != oci::media::kDockerConfig) {
-    return true;
-  }
+  if (!m || m->is_index()) return false;
   for (const auto& l : m->layers) {
-    if (l.media_type.starts_with("application/vnd.dev.cosign") ||
-        l.media_type.starts_with("application/vnd.dsse") ||
-        l.media_type.starts_with("application/vnd.in-toto")) {
-      return true;
-    }
+    if (is_filesystem_layer(l.media_type)) return false;
   }
-  return false;
+  return true;
 }
 
 std::shared_ptr<const CachedManifest> make_entry(std::string digest, std::string media_type,

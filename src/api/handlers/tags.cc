@@ -67,21 +67,31 @@ net::Task<net::Response> handle_catalog(Context& ctx, net::Exchange& ex, const Q
   std::string last(query_value(query, "last"));
   // Only what the caller may pull is listed: read pages until `limit + 1`
   // visible names are found (one extra tells whether a next page exists).
+  std::string stopped_at;  // set when the scan bound ended the page early
   auto repos = co_await net::offload(ex, [&]() -> Result<std::vector<std::string>> {
     std::function<bool(std::string_view)> visible;
     if (ctx.access) visible = ctx.access->catalog_filter(who);
     std::vector<std::string> out;
     std::string cursor = last;
     std::size_t batch = std::max<std::size_t>(limit + 1, 100);
+    // Bounded work per request: after this many rows the page ends early
+    // (with a Link from where the scan stopped), however few were visible.
+    const std::size_t max_scanned = std::max<std::size_t>(10 * (limit + 1), 10000);
+    std::size_t scanned = 0;
     for (;;) {
       auto page = ctx.meta.list_repositories(cursor, batch);
       if (!page) return page.error();
-      if (!page->empty()) cursor = page->back();
       for (auto& name : *page) {
         if (out.size() > limit) break;
+        ++scanned;
+        cursor = name;
         if (!visible || visible(name)) out.push_back(std::move(name));
       }
       if (out.size() > limit || page->size() < batch) break;
+      if (scanned >= max_scanned) {
+        stopped_at = cursor;
+        break;
+      }
     }
     return out;
   });
@@ -90,6 +100,8 @@ net::Task<net::Response> handle_catalog(Context& ctx, net::Exchange& ex, const Q
   if (repos->size() > limit) {
     repos->resize(limit);
     if (limit > 0) link = next_link("/v2/_catalog", limit, repos->back());
+  } else if (!stopped_at.empty() && limit > 0) {
+    link = next_link("/v2/_catalog", limit, stopped_at);
   }
   boost::json::object body;
   body["repositories"] = to_array(*repos);

@@ -179,7 +179,7 @@ net::Task<net::Response> post_token(Context& ctx, net::Exchange& ex) {
                    login.error().code == Errc::too_many_requests ? "denied" : "failure",
                    login.error().message);
       if (login.error().code == Errc::too_many_requests) co_return throttled(login.error());
-      co_return oauth_error(401, "invalid_grant", login.error().message);
+      co_return oauth_error(400, "invalid_grant", login.error().message);
     }
     record_login(ctx, user, address, "success", "oauth2 password grant");
     co_return co_await net::offload(ex, [&] { return grant(ctx, *login, *requested, offline, true, ""); });
@@ -187,7 +187,7 @@ net::Task<net::Response> post_token(Context& ctx, net::Exchange& ex) {
   if (grant_type == "refresh_token") {
     std::string rt = param(*ps, "refresh_token");
     auto who = co_await net::offload(ex, [&] { return tokens.redeem_refresh(rt); });
-    if (!who) co_return oauth_error(401, "invalid_grant", who.error().message);
+    if (!who) co_return oauth_error(400, "invalid_grant", who.error().message);
     co_return co_await net::offload(ex, [&] { return grant(ctx, *who, *requested, true, true, rt); });
   }
   co_return oauth_error(400, "unsupported_grant_type", "grant_type must be password or refresh_token");

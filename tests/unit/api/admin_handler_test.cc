@@ -165,28 +165,42 @@ TEST_F(AdminHandlerTest, RejectsMalformedBodies) {
 
 TEST_F(AdminHandlerTest, AnonymousAndOrdinaryUsersAreDenied) {
   ASSERT_EQ(call(http::verb::post, "users", R"({"name":"alice","password":"pw"})").status, 201u);
+  // No credentials: a Basic challenge, and nothing written to the audit log.
   Principal anonymous;
-  EXPECT_EQ(call(http::verb::get, "users", {}, anonymous).status, 403u);
+  auto r = call(http::verb::get, "users", {}, anonymous);
+  EXPECT_EQ(r.status, 401u);
+  EXPECT_EQ(header(r, "WWW-Authenticate").value_or(""), "Basic realm=\"portcullis\"");
   EXPECT_EQ(call(http::verb::get, "users", {}, basic("alice")).status, 403u);
-  // Everyone may change their own password.
+  // Everyone may change their own password, given the current one.
   EXPECT_EQ(
       call(http::verb::put, "users/alice/password", R"({"password":"new"})", basic("alice")).status,
-      204u);
+      403u);
+  EXPECT_EQ(call(http::verb::put, "users/alice/password",
+                 R"({"password":"new","current_password":"wrong"})", basic("alice"))
+                .status,
+            403u);
+  EXPECT_EQ(call(http::verb::put, "users/alice/password",
+                 R"({"password":"new","current_password":"pw"})", basic("alice"))
+                .status,
+            204u);
   // The refusals are audited.
   metadata::AuditFilter denied;
   denied.result = "denied";
   auto events = meta_.list_audit(denied);
   ASSERT_TRUE(events);
-  EXPECT_EQ(events->size(), 2u);
+  EXPECT_EQ(events->size(), 3u);
 }
 
-TEST_F(AdminHandlerTest, TokenIdentityIsLookedUpAgain) {
+TEST_F(AdminHandlerTest, RegistryTokensAreRefusedEvenForAdministrators) {
   ASSERT_EQ(
       call(http::verb::post, "users", R"({"name":"boss","password":"pw","system_admin":true})")
           .status,
       201u);
-  // The token's subject carries no admin flag; the store does.
-  EXPECT_EQ(call(http::verb::get, "users", {}, token("boss")).status, 200u);
+  // A repository-scoped token must not carry its holder's administrative rights.
+  auto r = call(http::verb::get, "users", {}, token("boss"));
+  EXPECT_EQ(r.status, 401u);
+  EXPECT_EQ(header(r, "WWW-Authenticate").value_or(""), "Basic realm=\"portcullis\"");
+  EXPECT_EQ(call(http::verb::get, "users", {}, basic("boss", true)).status, 200u);
   // The last system administrator cannot be deleted; with a second one it can.
   EXPECT_EQ(call(http::verb::delete_, "users/boss").status, 403u);
   ASSERT_EQ(
@@ -194,9 +208,6 @@ TEST_F(AdminHandlerTest, TokenIdentityIsLookedUpAgain) {
           .status,
       201u);
   ASSERT_EQ(call(http::verb::delete_, "users/boss").status, 204u);
-  auto r = call(http::verb::get, "users", {}, token("boss"));
-  EXPECT_EQ(r.status, 401u);
-  EXPECT_TRUE(header(r, "WWW-Authenticate").has_value());
 }
 
 TEST_F(AdminHandlerTest, NamespacesWithSlashesAndMembers) {
