@@ -154,11 +154,7 @@ Result<void> Admin::set_system_admin(const Actor& actor, std::string_view name, 
   if (!user) return user.error();
   if (!*user) return make_error(Errc::name_unknown, "no such user");
   if (!system_admin && (*user)->system_admin) {
-    auto target = access_.store().get_user(name);
-  if (!target) return target.error();
-  if (*target && (*target)->system_admin) {
     if (auto ok = require_another_admin(name); !ok) return ok;
-  }
   }
   auto u = **user;
   u.system_admin = system_admin;

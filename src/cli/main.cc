@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "cli/admin_commands.h"
 #include "cli/key_commands.h"
+#include "cli/maintenance_commands.h"
 #include "cli/scan_commands.h"
 #include "cli/sign_commands.h"
 #include "config/config.h"
@@ -81,6 +82,18 @@ int main(int argc, char** argv) {
   cli::VerifyFlags verify_flags;
   auto* verify = cli::add_verify_command(app, verify_flags);
 
+  cli::FsckFlags fsck_flags;
+  auto* fsck = app.add_subcommand(
+      "fsck", "Check that every referenced blob exists and every stored blob matches its digest; "
+              "report (and with --repair remove) orphans. Exit 1 on missing or corrupt content");
+  fsck->add_option("--config", fsck_flags.config_file, "YAML configuration file")->check(CLI::ExistingFile);
+  fsck->add_option("--data", fsck_flags.data_dir, "Data directory (default ./data)");
+  fsck->add_flag("--repair", fsck_flags.repair, "Remove orphan blobs (older than the grace period)");
+  fsck->add_flag("--no-verify", fsck_flags.no_verify, "Do not re-hash stored blobs (existence only)");
+  fsck->add_option("--orphan-grace-seconds", fsck_flags.orphan_grace_seconds,
+                   "Unreferenced blobs younger than this are not orphans (default 3600)")
+      ->check(CLI::Range(0, 365 * 86400));
+
   // user, robot, namespace, member, tag-rule, trust, audit
   cli::AdminCommands admin_commands(app);
 
@@ -93,6 +106,7 @@ int main(int argc, char** argv) {
   if (auto rc = admin_commands.run()) return *rc;
   if (*key_gen) return cli::key_generate(key_prefix.empty() ? "cosign" : key_prefix, key_force);
   if (*sign) return cli::sign(sign_flags);
+  if (*fsck) return cli::fsck(fsck_flags);
   if (*verify) return cli::verify(verify_flags);
   try {
     if (*db_import) return cli::db_import(db_path, files, source_name);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "audit/audit_chain.h"
@@ -64,6 +65,9 @@ class BlobLinks {
   virtual Result<std::optional<int64_t>> linked_blob(std::string_view repo,
                                                      std::string_view digest) = 0;
   virtual Result<bool> unlink_blob(std::string_view repo, std::string_view digest) = 0;
+  // Every (repository, digest) the metadata says is stored: linked blobs and
+  // manifests, sorted. For integrity checks and garbage collection.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> blob_references() = 0;
 };
 
 class ManifestIndex {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -54,6 +55,11 @@ class BlobStore {
   // Stores bytes under digest after checking they hash to it (digest_invalid otherwise).
   virtual Result<void> put(const oci::Digest& digest, std::string_view bytes) = 0;
   virtual Result<void> remove(const oci::Digest& digest) = 0;
+  // Every stored blob with its size and last modification (unix seconds), in
+  // no particular order; stops early when `each` returns false. Entries that
+  // are not blobs (stray files) are skipped and logged.
+  using BlobVisitor = std::function<bool(const oci::Digest& digest, uint64_t size, int64_t mtime)>;
+  virtual Result<void> list_blobs(const BlobVisitor& each) = 0;
 
   // Upload sessions. Ids are opaque, URL-safe and validated by the store.
   virtual Result<std::string> create_upload() = 0;

@@ -99,6 +99,37 @@ fs::path FilesystemBlobStore::upload_dir(std::string_view id) const {
   return root_ / "uploads" / std::string(id);
 }
 
+Result<void> FilesystemBlobStore::list_blobs(const BlobVisitor& each) {
+  std::error_code ec;
+  fs::path blobs = root_ / "blobs";
+  if (!fs::exists(blobs, ec)) return {};
+  // blobs/<algorithm>/<2 hex>/<hex>: anything else is a stray file.
+  for (const auto& alg : fs::directory_iterator(blobs, ec)) {
+    if (!alg.is_directory()) continue;
+    for (const auto& prefix : fs::directory_iterator(alg.path(), ec)) {
+      if (!prefix.is_directory()) continue;
+      for (const auto& file : fs::directory_iterator(prefix.path(), ec)) {
+        std::string name = file.path().filename().string();
+        auto digest = oci::Digest::parse(alg.path().filename().string() + ":" + name);
+        if (!digest || name.substr(0, 2) != prefix.path().filename().string() ||
+            !file.is_regular_file()) {
+          spdlog::warn("storage: stray entry in the blob store: {}", file.path().string());
+          continue;
+        }
+        struct stat st {};
+        if (::stat(file.path().c_str(), &st) != 0) continue;  // removed meanwhile
+        if (!each(*digest, static_cast<uint64_t>(st.st_size), static_cast<int64_t>(st.st_mtime))) {
+          return {};
+        }
+      }
+      if (ec) return io_error("list", prefix.path());
+    }
+    if (ec) return io_error("list", alg.path());
+  }
+  if (ec) return io_error("list", blobs);
+  return {};
+}
+
 Result<uint64_t> FilesystemBlobStore::stat(const oci::Digest& digest) {
   struct stat st {};
   if (::stat(blob_path(digest).c_str(), &st) != 0) {

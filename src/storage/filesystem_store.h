@@ -31,6 +31,7 @@ class FilesystemBlobStore final : public BlobStore {
   Result<std::string> read_all(const oci::Digest& digest, std::size_t limit) override;
   Result<void> put(const oci::Digest& digest, std::string_view bytes) override;
   Result<void> remove(const oci::Digest& digest) override;
+  Result<void> list_blobs(const BlobVisitor& each) override;
 
   Result<std::string> create_upload() override;
   Result<uint64_t> upload_size(std::string_view id) override;

@@ -199,6 +199,20 @@ Result<bool> PostgresStore::unlink_blob(std::string_view repo, std::string_view 
   });
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> PostgresStore::blob_references() {
+  return with_conn([&](Conn& c) -> Result<std::vector<std::pair<std::string, std::string>>> {
+    auto rows = c.run("blob references",
+                      "SELECT r.name, b.digest FROM repo_blobs b JOIN repositories r "
+                      "ON r.id = b.repo_id UNION SELECT r.name, m.digest FROM manifests m "
+                      "JOIN repositories r ON r.id = m.repo_id ORDER BY 1, 2",
+                      {});
+    if (!rows) return rows.error();
+    std::vector<std::pair<std::string, std::string>> out;
+    for (int i = 0; i < rows->size(); ++i) out.emplace_back(rows->text(i, 0), rows->text(i, 1));
+    return out;
+  });
+}
+
 Result<void> PostgresStore::put_manifest(std::string_view repo, const ManifestRecord& m,
                                          const std::vector<ManifestChild>& children,
                                          std::string_view tag, const WriteOptions& write) {

@@ -61,6 +61,7 @@ class PostgresStore final : public MetadataStore {
   Result<std::optional<int64_t>> linked_blob(std::string_view repo,
                                              std::string_view digest) override;
   Result<bool> unlink_blob(std::string_view repo, std::string_view digest) override;
+  Result<std::vector<std::pair<std::string, std::string>>> blob_references() override;
 
   Result<void> put_manifest(std::string_view repo, const ManifestRecord& manifest,
                             const std::vector<ManifestChild>& children, std::string_view tag,

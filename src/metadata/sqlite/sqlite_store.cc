@@ -136,6 +136,19 @@ Result<bool> SqliteStore::unlink_blob(std::string_view repo, std::string_view di
   return db_.changes() > 0;
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> SqliteStore::blob_references() {
+  std::lock_guard lock(mu_);
+  auto s = prepare(
+      "SELECT r.name, b.digest FROM repo_blobs b JOIN repositories r ON r.id = b.repo_id "
+      "UNION SELECT r.name, m.digest FROM manifests m JOIN repositories r ON r.id = m.repo_id "
+      "ORDER BY 1, 2");
+  std::vector<std::pair<std::string, std::string>> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.emplace_back(s.text(0), s.text(1));
+  if (rc != SQLITE_DONE) return fail("blob references");
+  return out;
+}
+
 Result<void> SqliteStore::put_manifest(std::string_view repo, const ManifestRecord& m,
                                        const std::vector<ManifestChild>& children,
                                        std::string_view tag, const WriteOptions& write) {

@@ -1,0 +1,62 @@
+#include "cli/maintenance_commands.h"
+
+#include <cstdio>
+
+#include <spdlog/spdlog.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "config/config.h"
+#include "maintenance/fsck.h"
+#include "server/server.h"
+#include "storage/filesystem_store.h"
+
+namespace portcullis::cli {
+
+int fsck(const FsckFlags& flags) {
+  config::Config cfg;
+  try {
+    if (!flags.config_file.empty()) config::apply_file(cfg, flags.config_file);
+    config::apply_env(cfg);
+    if (!flags.data_dir.empty()) cfg.data_dir = flags.data_dir;
+    config::validate(cfg);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "portcullis: configuration error: %s\n", e.what());
+    return 2;
+  }
+  log::init({"warn", false});
+  int rc = 0;
+  try {
+    auto meta = server::open_metadata(cfg);
+    storage::FilesystemBlobStore blobs(cfg.data_dir);
+    SystemClock clock;
+    maintenance::FsckOptions options;
+    options.verify_digests = !flags.no_verify;
+    options.repair = flags.repair;
+    options.orphan_grace = std::chrono::seconds(flags.orphan_grace_seconds);
+    auto report = maintenance::fsck(blobs, *meta, clock, options);
+    if (!report) {
+      std::fprintf(stderr, "portcullis fsck: %s\n", report.error().message.c_str());
+      rc = 2;
+    } else {
+      for (const auto& m : report->missing) std::printf("MISSING  %s\n", m.c_str());
+      for (const auto& c : report->corrupt) std::printf("CORRUPT  %s\n", c.c_str());
+      for (const auto& o : report->orphans) {
+        std::printf("ORPHAN   %s%s\n", o.c_str(), flags.repair ? " (removed)" : "");
+      }
+      std::printf(
+          "fsck: %zu blobs (%llu bytes), %zu references; %zu missing, %zu corrupt, %zu orphans%s\n",
+          report->blobs, static_cast<unsigned long long>(report->bytes), report->references,
+          report->missing.size(), report->corrupt.size(), report->orphans.size(),
+          flags.repair ? (", " + std::to_string(report->removed) + " removed").c_str() : "");
+      rc = report->ok() ? 0 : 1;
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "portcullis fsck: %s\n", e.what());
+    rc = 2;
+  }
+  spdlog::shutdown();
+  return rc;
+}
+
+}  // namespace portcullis::cli
