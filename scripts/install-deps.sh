@@ -3,6 +3,7 @@
 # Installs the Debian 12 packages Portcullis needs, only those missing.
 #   build: compiler toolchain and libraries (enough for `make run`)
 #   test:  build + the real peers the test suite drives (PostgreSQL, skopeo, podman,
+#          python3-cryptography for forged-token tests, openssl and gnupg,
 #          buildah, umoci, mmdebstrap for the test images, curl, jq, python3)
 #   bench: test + the reference registry, nginx and wrk
 set -euo pipefail
@@ -12,7 +13,8 @@ build_pkgs=(make cmake ninja-build g++ pkg-config
   libssl-dev libsodium-dev libsqlite3-dev libpq-dev libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   libarchive-dev librpm-dev zlib1g-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev)
-test_pkgs=(skopeo podman buildah umoci mmdebstrap jq curl python3 uidmap util-linux postgresql)
+test_pkgs=(skopeo podman buildah umoci mmdebstrap jq curl python3 python3-cryptography openssl gnupg
+  uidmap util-linux postgresql)
 bench_pkgs=(docker-registry nginx-light wrk)
 pkgs=("${build_pkgs[@]}")
 case "$what" in
