@@ -5,7 +5,8 @@
 //   corrupt   a stored blob's bytes no longer hash to its digest
 //   orphan    a stored blob no repository references (older than the grace
 //             period: a blob that was just uploaded for a manifest not pushed
-//             yet is not an orphan)
+//             yet is not an orphan; uploading an existing blob again refreshes
+//             its modification time)
 //
 // With `repair`, orphans are removed (corrupt blobs and missing references are
 // only reported: removing either would hide what a client was told is stored).

@@ -178,9 +178,12 @@ Result<void> FilesystemBlobStore::install(const fs::path& from, const oci::Diges
   std::error_code ec;
   fs::create_directories(to.parent_path(), ec);
   if (ec) return io_error("mkdir", to.parent_path());
-  // Content addressing makes an existing blob identical: keep it (dedup).
+  // Content addressing makes an existing blob identical: keep it (dedup), but
+  // refresh its modification time, so that garbage collection's grace period
+  // counts from this upload (the blob may be about to be referenced again).
   if (::access(to.c_str(), F_OK) == 0) {
     fs::remove(from, ec);
+    ::utimensat(AT_FDCWD, to.c_str(), nullptr, 0);
     return {};
   }
   if (::rename(from.c_str(), to.c_str()) != 0) return io_error("rename", to);
@@ -191,7 +194,10 @@ Result<void> FilesystemBlobStore::put(const oci::Digest& digest, std::string_vie
   if (oci::Digest::of(digest.algorithm(), bytes) != digest) {
     return make_error(Errc::digest_invalid, "content does not match digest");
   }
-  if (::access(blob_path(digest).c_str(), F_OK) == 0) return {};
+  if (::access(blob_path(digest).c_str(), F_OK) == 0) {
+    ::utimensat(AT_FDCWD, blob_path(digest).c_str(), nullptr, 0);  // as in install()
+    return {};
+  }
   auto tmp = root_ / "tmp" / crypto::random_hex(16);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return io_error("create", tmp);

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -109,6 +111,45 @@ TEST_F(FilesystemBlobStoreTest, PuttingTheSameContentTwiceStoresOneCopy) {
   auto bytes = store().read_all(d, 1024);
   ASSERT_TRUE(bytes);
   EXPECT_EQ(*bytes, content);
+}
+
+TEST_F(FilesystemBlobStoreTest, StoringExistingContentAgainRefreshesItsModificationTime) {
+  // Garbage collection's grace period must count from the newest upload.
+  std::string content = "old but wanted again";
+  auto d = Sha256(content);
+  ASSERT_TRUE(store().put(d, content));
+  auto path = root() / "blobs" / "sha256" / d.hex().substr(0, 2) / d.hex();
+  auto old_time = fs::file_time_type::clock::now() - std::chrono::hours(48);
+  fs::last_write_time(path, old_time);
+  ASSERT_TRUE(store().put(d, content));
+  EXPECT_GT(fs::last_write_time(path), old_time + std::chrono::hours(47));
+  fs::last_write_time(path, old_time);
+  auto id = store().create_upload();
+  ASSERT_TRUE(id);
+  Append(*id, 0, content);
+  ASSERT_TRUE(store().commit_upload(*id, d));
+  EXPECT_GT(fs::last_write_time(path), old_time + std::chrono::hours(47));
+}
+
+TEST_F(FilesystemBlobStoreTest, ListBlobsVisitsEveryBlobAndSkipsStrayFiles) {
+  std::vector<std::string> want;
+  for (std::string c : {"a", "b", "c"}) {
+    ASSERT_TRUE(store().put(Sha256(c), c));
+    want.push_back(Sha256(c).str());
+  }
+  ASSERT_TRUE(store().put(Sha512("d"), "d"));
+  want.push_back(Sha512("d").str());
+  fs::create_directories(root() / "blobs" / "sha256" / "zz");
+  std::ofstream(root() / "blobs" / "sha256" / "zz" / "not-a-digest") << "x";
+  std::vector<std::string> got;
+  ASSERT_TRUE(store().list_blobs([&](const oci::Digest& d, uint64_t size, int64_t) {
+    EXPECT_EQ(size, 1u);
+    got.push_back(d.str());
+    return true;
+  }));
+  std::sort(got.begin(), got.end());
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(got, want);
 }
 
 TEST_F(FilesystemBlobStoreTest, EmptyBlobIsStorable) {
