@@ -48,6 +48,8 @@ struct Config {
   int token_lifetime_seconds = 300;
   int refresh_lifetime_seconds = 7 * 86400;
   bool audit_pulls = true;
+  int upload_max_age_hours = 168;        // abandoned upload sessions older than this are purged; 0: never
+  int upload_purge_interval_minutes = 60;
 
   std::string effective_token_key_file() const;
 

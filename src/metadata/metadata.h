@@ -120,6 +120,9 @@ class UploadIndex {
   // The repository an upload session belongs to, if the session exists.
   virtual Result<std::optional<std::string>> upload_repository(std::string_view id) = 0;
   virtual Result<void> delete_upload(std::string_view id) = 0;
+  // Ids of sessions started before `unix_seconds`, oldest first, at most limit.
+  virtual Result<std::vector<std::string>> uploads_started_before(int64_t unix_seconds,
+                                                                  std::size_t limit) = 0;
 };
 
 struct ScanRecord {

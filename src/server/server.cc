@@ -19,6 +19,7 @@
 #include "auth/access_service.h"
 #include "auth/admin.h"
 #include "auth/token_service.h"
+#include "maintenance/upload_purge.h"
 #include "base/log.h"
 #include "net/server.h"
 #include "scanner/advisories/database.h"
@@ -192,6 +193,12 @@ int serve(const config::Config& cfg) {
       admin = std::make_unique<auth::Admin>(*access);
       ctx.access = access_control.get();
       ctx.admin = admin.get();
+    }
+    std::unique_ptr<maintenance::UploadPurger> upload_purger;
+    if (cfg.upload_max_age_hours > 0) {
+      upload_purger = std::make_unique<maintenance::UploadPurger>(
+          blobs, meta, clock, std::chrono::hours(cfg.upload_max_age_hours),
+          std::chrono::minutes(cfg.upload_purge_interval_minutes));
     }
     api::RegistryHandler handler(ctx);
 

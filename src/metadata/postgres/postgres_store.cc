@@ -489,6 +489,20 @@ Result<void> PostgresStore::delete_upload(std::string_view id) {
   });
 }
 
+Result<std::vector<std::string>> PostgresStore::uploads_started_before(int64_t unix_seconds,
+                                                                       std::size_t limit) {
+  return with_conn([&](Conn& c) -> Result<std::vector<std::string>> {
+    auto rows = c.run("stale uploads",
+                      "SELECT id FROM uploads WHERE started_at < $1 ORDER BY started_at, id "
+                      "LIMIT $2",
+                      {unix_seconds, pg::clamp_count(limit)});
+    if (!rows) return rows.error();
+    std::vector<std::string> out;
+    for (int i = 0; i < rows->size(); ++i) out.push_back(rows->text(i, 0));
+    return out;
+  });
+}
+
 Result<void> PostgresStore::put_scan(const ScanRecord& r) {
   return with_conn([&](Conn& c) -> Result<void> {
     auto rows = c.run(

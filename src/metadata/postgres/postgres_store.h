@@ -89,6 +89,8 @@ class PostgresStore final : public MetadataStore {
                              int64_t started_at) override;
   Result<std::optional<std::string>> upload_repository(std::string_view id) override;
   Result<void> delete_upload(std::string_view id) override;
+  Result<std::vector<std::string>> uploads_started_before(int64_t unix_seconds,
+                                                          std::size_t limit) override;
 
   Result<void> put_scan(const ScanRecord& record) override;
   Result<std::optional<ScanRecord>> get_scan(std::string_view digest) override;

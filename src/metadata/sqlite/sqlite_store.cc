@@ -405,6 +405,18 @@ Result<void> SqliteStore::delete_upload(std::string_view id) {
   return {};
 }
 
+Result<std::vector<std::string>> SqliteStore::uploads_started_before(int64_t unix_seconds,
+                                                                     std::size_t limit) {
+  std::lock_guard lock(mu_);
+  auto s = prepare("SELECT id FROM uploads WHERE started_at < ? ORDER BY started_at, id LIMIT ?");
+  s.bind(1, unix_seconds).bind(2, static_cast<int64_t>(limit));
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.text(0));
+  if (rc != SQLITE_DONE) return fail("stale uploads");
+  return out;
+}
+
 Result<void> SqliteStore::put_scan(const ScanRecord& r) {
   std::lock_guard lock(mu_);
   auto s = prepare(

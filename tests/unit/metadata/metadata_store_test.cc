@@ -422,6 +422,25 @@ TYPED_TEST(MetadataStoreTest, UploadsAreCreatedLookedUpAndDeleted) {
   Ok(this->db().delete_upload("id-1"));
 }
 
+TYPED_TEST(MetadataStoreTest, UploadsStartedBeforeAreListedOldestFirst) {
+  Ok(this->db().create_upload("late", "repo", 3000));
+  Ok(this->db().create_upload("early", "repo", 1000));
+  Ok(this->db().create_upload("middle", "other", 2000));
+  EXPECT_EQ(Ok(this->db().uploads_started_before(2500, 10)),
+            (std::vector<std::string>{"early", "middle"}));
+  EXPECT_EQ(Ok(this->db().uploads_started_before(2500, 1)), (std::vector<std::string>{"early"}));
+  EXPECT_TRUE(Ok(this->db().uploads_started_before(1000, 10)).empty());
+}
+
+TYPED_TEST(MetadataStoreTest, BlobReferencesListLinkedBlobsAndManifestsPerRepository) {
+  Ok(this->db().link_blob("b", Dg("layer"), 10));
+  Ok(this->db().link_blob("a", Dg("layer"), 10));
+  Ok(this->db().put_manifest("a", Manifest(Dg("m")), {{Dg("layer"), false}}, "v1"));
+  using Ref = std::pair<std::string, std::string>;
+  EXPECT_EQ(Ok(this->db().blob_references()),
+            (std::vector<Ref>{{"a", Dg("layer")}, {"a", Dg("m")}, {"b", Dg("layer")}}));
+}
+
 TYPED_TEST(MetadataStoreTest, UploadsSurviveReopening) {
   Ok(this->db().create_upload("id-1", "repo", 1000));
   this->Reopen();
