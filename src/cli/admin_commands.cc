@@ -1,6 +1,5 @@
 #include "cli/admin_commands.h"
 
-#include <termios.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -21,6 +20,7 @@
 #include "trust/keys.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "cli/prompt.h"
 #include "config/config.h"
 #include "server/server.h"
 
@@ -72,40 +72,18 @@ std::string iso(int64_t unix_seconds) {
   return fmt::format("{:%FT%TZ}", fmt::gmtime(static_cast<std::time_t>(unix_seconds)));
 }
 
-// One line from stdin; on a terminal with a prompt on stderr and echo off.
-std::optional<std::string> read_line(const std::string& prompt, bool tty) {
-  termios saved{};
-  bool restore = false;
-  if (tty) {
-    std::fprintf(stderr, "%s", prompt.c_str());
-    std::fflush(stderr);
-    if (::tcgetattr(STDIN_FILENO, &saved) == 0) {
-      termios quiet = saved;
-      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-      restore = ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
-    }
-  }
-  std::string line;
-  bool got = static_cast<bool>(std::getline(std::cin, line));
-  if (restore) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
-  if (tty) std::fputc('\n', stderr);
-  if (!got && line.empty()) return std::nullopt;
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  return line;
-}
-
 // $PORTCULLIS_PASSWORD, else one line from stdin (asked twice on a terminal).
 Result<std::string> read_password(const std::string& user) {
   if (const char* env = std::getenv("PORTCULLIS_PASSWORD"); env != nullptr && *env != '\0') {
     return std::string(env);
   }
-  bool tty = ::isatty(STDIN_FILENO) == 1;
-  auto first = read_line(fmt::format("Password for {}: ", user), tty);
+  bool tty = stdin_is_terminal();
+  auto first = read_secret_line(fmt::format("Password for {}: ", user));
   if (!first) {
     return make_error(Errc::denied, "no password: set PORTCULLIS_PASSWORD or give it on stdin");
   }
   if (tty) {
-    auto again = read_line("Repeat it: ", tty);
+    auto again = read_secret_line("Repeat it: ");
     if (!again || *again != *first) return make_error(Errc::denied, "the passwords do not match");
   }
   return std::move(*first);

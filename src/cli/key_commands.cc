@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "base/error.h"
+#include "cli/prompt.h"
 #include "trust/keys.h"
 
 namespace portcullis::cli {
@@ -34,42 +34,20 @@ struct Wiped {
   ~Wiped() { OPENSSL_cleanse(value.data(), value.size()); }
 };
 
-// One line from stdin; on a terminal with a prompt on stderr and echo off.
-std::optional<std::string> read_line(const char* prompt, bool tty) {
-  termios saved{};
-  bool restore = false;
-  if (tty) {
-    std::fprintf(stderr, "%s", prompt);
-    std::fflush(stderr);
-    if (::tcgetattr(STDIN_FILENO, &saved) == 0) {
-      termios quiet = saved;
-      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-      restore = ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
-    }
-  }
-  std::string line;
-  bool got = static_cast<bool>(std::getline(std::cin, line));
-  if (restore) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
-  if (tty) std::fputc('\n', stderr);
-  if (!got && line.empty()) return std::nullopt;
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  return line;
-}
-
 Result<std::string> read_new_password() {
   for (const char* name : {"PORTCULLIS_PASSWORD", "COSIGN_PASSWORD"}) {
     if (const char* env = std::getenv(name))
       return std::string(env);  // empty allowed, as cosign does
   }
-  bool tty = ::isatty(STDIN_FILENO) == 1;
-  auto first = read_line("Enter password for private key: ", tty);
+  bool tty = stdin_is_terminal();
+  auto first = read_secret_line("Enter password for private key: ");
   if (!first) {
     return make_error(
         Errc::denied,
         "no password: set PORTCULLIS_PASSWORD or COSIGN_PASSWORD, or give it on stdin");
   }
   if (tty) {
-    auto again = read_line("Enter password for private key again: ", tty);
+    auto again = read_secret_line("Enter password for private key again: ");
     if (!again || *again != *first) return make_error(Errc::denied, "the passwords do not match");
   }
   if (first->empty()) {

@@ -1,6 +1,5 @@
 #include "cli/sign_commands.h"
 
-#include <termios.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -15,6 +14,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "cli/prompt.h"
 #include "oci/media_types.h"
 #include "oci/names.h"
 #include "proxy/registry_client.h"
@@ -55,29 +55,13 @@ Result<std::string> read_key_password(const std::string& key_path) {
   for (const char* name : {"PORTCULLIS_PASSWORD", "COSIGN_PASSWORD"}) {
     if (const char* env = std::getenv(name)) return std::string(env);
   }
-  bool tty = ::isatty(STDIN_FILENO) == 1;
-  termios saved{};
-  bool restore = false;
-  if (tty) {
-    std::fprintf(stderr, "Password for %s: ", key_path.c_str());
-    std::fflush(stderr);
-    if (::tcgetattr(STDIN_FILENO, &saved) == 0) {
-      termios quiet = saved;
-      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-      restore = ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
-    }
-  }
-  std::string line;
-  bool got = static_cast<bool>(std::getline(std::cin, line));
-  if (restore) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
-  if (tty) std::fputc('\n', stderr);
-  if (!got && line.empty()) {
+  auto line = read_secret_line("Password for " + key_path + ": ");
+  if (!line) {
     return make_error(
         Errc::denied,
         "no key password: set COSIGN_PASSWORD or PORTCULLIS_PASSWORD, or give it on stdin");
   }
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  return line;
+  return std::move(*line);
 }
 
 Result<proxy::ClientOptions> client_options(const oci::ImageReference& ref,
