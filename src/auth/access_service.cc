@@ -128,11 +128,13 @@ AccessService::~AccessService() {
 
 void AccessService::start_refresher() {
   if (refresher_.joinable()) return;
+  (void)refresh_if_stale();  // a snapshot exists before readers stop loading it themselves
+  refreshing_.store(true, std::memory_order_release);
   refresher_ = std::thread([this] {
     std::unique_lock lock(stop_mu_);
     while (!stop_cv_.wait_for(lock, options_.refresh_interval, [this] { return stopping_; })) {
       lock.unlock();
-      (void)snapshot();
+      (void)refresh_if_stale();
       lock.lock();
     }
   });
@@ -180,6 +182,16 @@ Result<std::shared_ptr<const AccessSnapshot>> AccessService::load() {
 }
 
 Result<std::shared_ptr<const AccessSnapshot>> AccessService::snapshot() {
+  // With the background refresher running, readers never touch the database
+  // (they may run on I/O threads): the refresher keeps the snapshot fresh.
+  if (refreshing_.load(std::memory_order_acquire)) {
+    std::lock_guard lock(mu_);
+    if (current_) return current_;
+  }
+  return refresh_if_stale();
+}
+
+Result<std::shared_ptr<const AccessSnapshot>> AccessService::refresh_if_stale() {
   auto now = std::chrono::steady_clock::now();
   std::shared_ptr<const AccessSnapshot> cur;
   {

@@ -5,7 +5,9 @@
 // rebuilt when the store's access generation changes; the generation is read
 // at most once per `refresh_interval` (so a change made on another replica or
 // by the CLI is seen within that interval; changes made through this service
-// are seen at once). Readers get a shared_ptr to an immutable snapshot.
+// are seen at once). Readers get a shared_ptr to an immutable snapshot. Once
+// start_refresher() runs (the server), only its thread reads the generation:
+// snapshot() never blocks on the database.
 //
 // Logins: users are looked up by name and their argon2id hash verified;
 // robots log in as "robot$<name>" with their secret. Every failure is the same
@@ -87,9 +89,9 @@ class AccessService {
   // Whether the current snapshot has any trust policy: one relaxed atomic
   // load, for hot paths that only need the snapshot when it does.
   bool trust_active() const { return trust_active_.load(std::memory_order_relaxed); }
-  // Re-reads the generation every refresh interval on a background thread,
-  // so that trust_active() follows changes made elsewhere even when nothing
-  // else asks for the snapshot. Stopped by the destructor.
+  // Re-reads the generation every refresh interval on a background thread;
+  // from then on snapshot() only returns what it loaded. Stopped by the
+  // destructor.
   void start_refresher();
 
   // Checks a username/password (or robot$name/secret) from `address`.
@@ -120,6 +122,8 @@ class AccessService {
 
  private:
   Result<std::shared_ptr<const AccessSnapshot>> load();
+  // Reads the generation when the interval has passed and reloads on change.
+  Result<std::shared_ptr<const AccessSnapshot>> refresh_if_stale();
 
   metadata::MetadataStore& store_;
   const Clock& clock_;
@@ -129,6 +133,7 @@ class AccessService {
   std::shared_ptr<const AccessSnapshot> current_;              // guarded by mu_
   std::chrono::steady_clock::time_point checked_{};           // guarded by mu_
   std::atomic<bool> trust_active_{false};
+  std::atomic<bool> refreshing_{false};  // the refresher thread keeps current_ fresh
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;  // guarded by stop_mu_

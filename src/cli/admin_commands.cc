@@ -20,6 +20,7 @@
 #include "trust/keys.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "cli/load_config.h"
 #include "cli/prompt.h"
 #include "config/config.h"
 #include "server/server.h"
@@ -569,16 +570,9 @@ AdminCommands::~AdminCommands() = default;
 std::optional<int> AdminCommands::run() {
   if (state_->command == nullptr) return std::nullopt;
   const Args& a = state_->args;
-  config::Config cfg;
-  try {
-    if (!a.config_file.empty()) config::apply_file(cfg, a.config_file);
-    config::apply_env(cfg);
-    if (!a.data_dir.empty()) cfg.data_dir = a.data_dir;
-    config::validate(cfg);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "portcullis: configuration error: %s\n", e.what());
-    return 2;
-  }
+  auto loaded = load_config(a.config_file, a.data_dir);
+  if (!loaded) return 2;
+  const config::Config& cfg = *loaded;
   log::init({"warn", false});
   int rc = 0;
   {

@@ -6,7 +6,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
-#include "config/config.h"
+#include "cli/load_config.h"
 #include "maintenance/fsck.h"
 #include "server/server.h"
 #include "storage/filesystem_store.h"
@@ -14,16 +14,9 @@
 namespace portcullis::cli {
 
 int fsck(const FsckFlags& flags) {
-  config::Config cfg;
-  try {
-    if (!flags.config_file.empty()) config::apply_file(cfg, flags.config_file);
-    config::apply_env(cfg);
-    if (!flags.data_dir.empty()) cfg.data_dir = flags.data_dir;
-    config::validate(cfg);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "portcullis: configuration error: %s\n", e.what());
-    return 2;
-  }
+  auto loaded = load_config(flags.config_file, flags.data_dir);
+  if (!loaded) return 2;
+  const config::Config& cfg = *loaded;
   log::init({"warn", false});
   int rc = 0;
   try {
