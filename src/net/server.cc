@@ -61,6 +61,12 @@ constexpr std::size_t kBodyReadSize = 64 * 1024;
 constexpr std::size_t kTlsFileChunk = 256 * 1024;
 // Bounds the wait for the client's close_notify, so closed connections do not linger.
 constexpr std::chrono::seconds kTlsShutdownTimeout{5};
+// Lingering close (as nginx): after a response sent before the request was
+// read to the end (431, an early refusal), what the client still sends is read
+// and discarded for a while, so the kernel does not answer it with a reset
+// that would destroy the response before the client reads it.
+constexpr std::chrono::seconds kLingerTimeout{2};
+constexpr std::size_t kLingerBytes = 1024 * 1024;
 
 // Mozilla "intermediate" TLS 1.2 suites: forward-secret ECDHE with AEAD ciphers
 // only. TLS 1.3 keeps OpenSSL's defaults (all AEAD).
@@ -528,8 +534,19 @@ Task<void> Server::Impl::session(tcp::socket socket) {
   // The limit bounds what a client can make us buffer; the capacity starts
   // small (idle connections stay cheap) and grows for bodies, see read_some().
   beast::flat_buffer buffer(options.header_limit + kBodyReadSize);
-  co_await serve_requests(stream, buffer, remote);
+  bool clean = co_await serve_requests(stream, buffer, remote);
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (clean && !ec) {
+    stream.expires_after(kLingerTimeout);
+    char sink[16 * 1024];
+    std::size_t discarded = 0;
+    while (discarded < kLingerBytes) {
+      auto n = co_await stream.async_read_some(asio::buffer(sink),
+                                               asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      discarded += n;
+    }
+  }
   stream.close();
 }
 

@@ -1651,11 +1651,17 @@ class AuditTest(AuthTestCase):
         def find(events, **want):
             return [e for e in events if all(e.get(k) == v for k, v in want.items())]
 
-        # Logins and blob deletions are written in the background (~1 s).
-        events = self.wait_audit(lambda e: e["actor"] == ghost and e["action"] == "login",
-                                 "the failed login")
-        events = self.wait_audit(lambda e: e["repository"] == repo and e["action"] == "delete"
-                                 and e["detail"] == "blob", "the blob deletion")
+        # Logins, blob deletions and refusals are written in the background
+        # (~1 s); wait for each of them.
+        for what, predicate in (
+                ("the failed login", lambda e: e["actor"] == ghost and e["action"] == "login"),
+                ("the blob deletion", lambda e: e["repository"] == repo and e["action"] == "delete"
+                 and e["detail"] == "blob"),
+                ("the refused push", lambda e: e["repository"] == repo and e["action"] == "push"
+                 and e["result"] == "denied"),
+                ("the refused audit.list", lambda e: e["actor"] == "reader"
+                 and e["action"] == "audit.list" and e["result"] == "denied")):
+            events = self.wait_audit(predicate, what)
         got = find(events, actor=ghost, action="login", result="failure")
         self.assertEqual(len(got), 1, got)
         self.assertEqual(got[0]["source_address"], ghost_src)
