@@ -5,7 +5,7 @@ TYPE ?= RelWithDebInfo
 LISTEN ?= 127.0.0.1:5000
 DATA ?= ./data
 
-.PHONY: all deps build run test asan bench bench-auth bench-scan format clean
+.PHONY: all deps build run test asan bench bench-auth bench-scan bench-gc format clean
 
 all: build
 
@@ -33,6 +33,10 @@ asan:
 bench: build
 	@scripts/install-deps.sh bench
 	bench/load.sh $(BUILD)/portcullis
+
+# Garbage collection over 100,000 blobs and push latency while it runs (docs/performance.md).
+bench-gc: build
+	python3 bench/gc_bench.py $(BUILD)/portcullis
 
 # The same load benchmark with authentication on (Bearer token on every request).
 bench-auth: build

@@ -21,6 +21,10 @@ class Admin;
 class AccessService;
 }
 
+namespace portcullis::maintenance {
+class RecentTouches;
+}
+
 namespace portcullis::api {
 
 class AccessControl;
@@ -50,6 +54,9 @@ struct Context {
   // signature trust policies.
   auth::AccessService* security = nullptr;
   SignatureGate* signatures = nullptr;
+  // Blob HEADs touch the digest for the garbage collector (maintenance/gc.h),
+  // at most once per interval per digest; null: HEAD touches every time.
+  maintenance::RecentTouches* touches = nullptr;
 };
 
 // Decoded query parameters (last value wins).

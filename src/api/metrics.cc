@@ -69,8 +69,38 @@ std::string Metrics::render() const {
   put("# HELP portcullis_uploads_in_flight Blob upload requests currently receiving data.\n");
   put("# TYPE portcullis_uploads_in_flight gauge\n");
   put("portcullis_uploads_in_flight {}\n", uploads_in_flight_.load(std::memory_order_relaxed));
+  put("# HELP portcullis_gc_runs_total Garbage-collection runs by outcome.\n");
+  put("# TYPE portcullis_gc_runs_total counter\n");
+  put("portcullis_gc_runs_total{{result=\"success\"}} {}\n", gc_runs_ok_.load(std::memory_order_relaxed));
+  put("portcullis_gc_runs_total{{result=\"failure\"}} {}\n", gc_runs_failed_.load(std::memory_order_relaxed));
+  put("# HELP portcullis_gc_blobs_reclaimed_total Blobs deleted by garbage collection.\n");
+  put("# TYPE portcullis_gc_blobs_reclaimed_total counter\n");
+  put("portcullis_gc_blobs_reclaimed_total {}\n", gc_blobs_.load(std::memory_order_relaxed));
+  put("# HELP portcullis_gc_bytes_reclaimed_total Blob bytes deleted by garbage collection.\n");
+  put("# TYPE portcullis_gc_bytes_reclaimed_total counter\n");
+  put("portcullis_gc_bytes_reclaimed_total {}\n", gc_bytes_.load(std::memory_order_relaxed));
+  put("# HELP portcullis_gc_manifests_deleted_total Manifests deleted by garbage collection.\n");
+  put("# TYPE portcullis_gc_manifests_deleted_total counter\n");
+  put("portcullis_gc_manifests_deleted_total {}\n", gc_manifests_.load(std::memory_order_relaxed));
+  put("# HELP portcullis_gc_last_run_timestamp_seconds When the last garbage-collection run ended (0: none yet).\n");
+  put("# TYPE portcullis_gc_last_run_timestamp_seconds gauge\n");
+  put("portcullis_gc_last_run_timestamp_seconds {}\n", gc_last_run_.load(std::memory_order_relaxed));
+  put("# HELP portcullis_gc_last_run_duration_seconds How long the last garbage-collection run took.\n");
+  put("# TYPE portcullis_gc_last_run_duration_seconds gauge\n");
+  put("portcullis_gc_last_run_duration_seconds {}\n",
+      static_cast<double>(gc_last_duration_ms_.load(std::memory_order_relaxed)) / 1e3);
 #undef put
   return out;
+}
+
+void Metrics::gc_run(bool ok, uint64_t blobs, uint64_t bytes, uint64_t manifests,
+                     std::chrono::milliseconds duration, int64_t finished_unix_seconds) {
+  (ok ? gc_runs_ok_ : gc_runs_failed_).fetch_add(1, std::memory_order_relaxed);
+  gc_blobs_.fetch_add(blobs, std::memory_order_relaxed);
+  gc_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  gc_manifests_.fetch_add(manifests, std::memory_order_relaxed);
+  gc_last_duration_ms_.store(duration.count(), std::memory_order_relaxed);
+  gc_last_run_.store(finished_unix_seconds, std::memory_order_relaxed);
 }
 
 }  // namespace portcullis::api

@@ -24,6 +24,9 @@ class Metrics {
                uint64_t bytes_in, uint64_t bytes_out);
   void upload_started() { uploads_in_flight_.fetch_add(1, std::memory_order_relaxed); }
   void upload_finished() { uploads_in_flight_.fetch_sub(1, std::memory_order_relaxed); }
+  // One garbage-collection run (maintenance/gc.h), from the collector's thread.
+  void gc_run(bool ok, uint64_t blobs, uint64_t bytes, uint64_t manifests,
+              std::chrono::milliseconds duration, int64_t finished_unix_seconds);
 
   // Prometheus text exposition format 0.0.4.
   std::string render() const;
@@ -37,6 +40,13 @@ class Metrics {
   Counter bytes_in_{0};
   Counter bytes_out_{0};
   std::atomic<int64_t> uploads_in_flight_{0};
+  Counter gc_runs_ok_{0};
+  Counter gc_runs_failed_{0};
+  Counter gc_blobs_{0};
+  Counter gc_bytes_{0};
+  Counter gc_manifests_{0};
+  std::atomic<int64_t> gc_last_run_{0};      // unix seconds; 0 = never
+  std::atomic<int64_t> gc_last_duration_ms_{0};
 };
 
 }  // namespace portcullis::api

@@ -94,6 +94,23 @@ int main(int argc, char** argv) {
                    "Unreferenced blobs younger than this are not orphans (default 3600)")
       ->check(CLI::Range(0, 365 * 86400));
 
+  cli::GcFlags gc_flags;
+  auto* gc = app.add_subcommand(
+      "gc", "Online garbage collection: delete blobs no manifest references and (gc.untagged: "
+            "delete) old untagged manifests with their signatures and SBOMs. Safe while the "
+            "server runs");
+  gc->add_option("--config", gc_flags.config_file, "YAML configuration file")->check(CLI::ExistingFile);
+  gc->add_option("--data", gc_flags.data_dir, "Data directory (default ./data)");
+  gc->add_flag("--dry-run", gc_flags.dry_run,
+               "Only list what would be deleted (manifests freed by deleting others show on the next run)");
+  gc->add_option("--grace-seconds", gc_flags.grace_seconds,
+                 "Override gc.grace_minutes: content touched more recently is kept")
+      ->check(CLI::Range(0, 365 * 86400));
+  gc->add_option("--mark-delay-seconds", gc_flags.mark_delay_seconds,
+                 "Override gc.mark_delay_seconds")
+      ->check(CLI::Range(0, 3600));
+  gc->add_flag("--quiet", gc_flags.quiet, "Print the summary line only");
+
   // user, robot, namespace, member, tag-rule, trust, audit
   cli::AdminCommands admin_commands(app);
 
@@ -107,6 +124,7 @@ int main(int argc, char** argv) {
   if (*key_gen) return cli::key_generate(key_prefix.empty() ? "cosign" : key_prefix, key_force);
   if (*sign) return cli::sign(sign_flags);
   if (*fsck) return cli::fsck(fsck_flags);
+  if (*gc) return cli::gc(gc_flags);
   if (*verify) return cli::verify(verify_flags);
   try {
     if (*db_import) return cli::db_import(db_path, files, source_name);

@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "cli/load_config.h"
 #include "maintenance/fsck.h"
+#include "maintenance/gc.h"
 #include "server/server.h"
 #include "storage/filesystem_store.h"
 
@@ -46,6 +47,59 @@ int fsck(const FsckFlags& flags) {
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "portcullis fsck: %s\n", e.what());
+    rc = 2;
+  }
+  spdlog::shutdown();
+  return rc;
+}
+
+int gc(const GcFlags& flags) {
+  auto loaded = load_config(flags.config_file, flags.data_dir);
+  if (!loaded) return 2;
+  const config::Config& cfg = *loaded;
+  log::init({"warn", false});
+  int rc = 0;
+  try {
+    auto meta = server::open_metadata(cfg);
+    storage::FilesystemBlobStore blobs(cfg.data_dir);
+    SystemClock clock;
+    maintenance::GcOptions options;
+    options.grace = flags.grace_seconds >= 0 ? std::chrono::seconds(flags.grace_seconds)
+                                             : std::chrono::minutes(cfg.gc_grace_minutes);
+    options.mark_delay = std::chrono::seconds(
+        flags.mark_delay_seconds >= 0 ? flags.mark_delay_seconds : cfg.gc_mark_delay_seconds);
+    options.delete_untagged = cfg.gc_delete_untagged;
+    options.untagged_age = std::chrono::hours(cfg.gc_untagged_age_hours);
+    options.dry_run = flags.dry_run;
+    if (!flags.dry_run && options.mark_delay.count() > 0 && !flags.quiet) {
+      std::fprintf(stderr, "gc: marked blobs are deleted after %lld s (gc.mark_delay_seconds)\n",
+                   static_cast<long long>(options.mark_delay.count()));
+    }
+    auto report = maintenance::collect_garbage(blobs, *meta, clock, options);
+    if (!report) {
+      std::fprintf(stderr, "portcullis gc: %s\n", report.error().message.c_str());
+      rc = 2;
+    } else {
+      const char* verb = flags.dry_run ? "WOULD DELETE" : "DELETED";
+      if (!flags.quiet) {
+        for (const auto& m : report->manifests) {
+          std::printf("%s manifest %s@%s\n", verb, m.repository.c_str(), m.digest.c_str());
+        }
+        for (const auto& b : report->blobs) {
+          std::printf("%s blob %s (%llu bytes)\n", verb, b.digest.c_str(),
+                      static_cast<unsigned long long>(b.size));
+        }
+      }
+      std::printf(
+          "gc%s: %llu blobs (%llu bytes) scanned; %zu manifests and %zu blobs (%llu bytes) %s in "
+          "%lld ms\n",
+          flags.dry_run ? " (dry run)" : "", static_cast<unsigned long long>(report->blobs_scanned),
+          static_cast<unsigned long long>(report->bytes_scanned), report->manifests.size(),
+          report->blobs.size(), static_cast<unsigned long long>(report->bytes_reclaimed),
+          flags.dry_run ? "collectable" : "deleted", static_cast<long long>(report->duration.count()));
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "portcullis gc: %s\n", e.what());
     rc = 2;
   }
   spdlog::shutdown();

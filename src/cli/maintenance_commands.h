@@ -19,4 +19,20 @@ struct FsckFlags {
 
 int fsck(const FsckFlags& flags);
 
+// `portcullis gc [--dry-run]`: one online garbage collection
+// (maintenance/gc.h) of the configured blob store and metadata database,
+// safe while servers run. Prints every deleted (or, dry run, collectable)
+// manifest and blob, then counts and bytes. Exit codes: 0 done, 2
+// configuration, start-up or database error.
+struct GcFlags {
+  std::string config_file;
+  std::string data_dir;
+  bool dry_run = false;
+  int grace_seconds = -1;       // -1: gc.grace_minutes
+  int mark_delay_seconds = -1;  // -1: gc.mark_delay_seconds
+  bool quiet = false;           // summary only
+};
+
+int gc(const GcFlags& flags);
+
 }  // namespace portcullis::cli

@@ -122,6 +122,28 @@ const std::vector<Key>& table() {
          PC_INT(upload_max_age_hours, 0, 87600)},
         {{"uploads.purge_interval_minutes", "", "How often to look for abandoned upload sessions."},
          PC_INT(upload_purge_interval_minutes, 1, 10080)},
+        {{"gc.enabled", "", "Run online garbage collection in the background (see docs/operations.md)."},
+         [](Config& c, const std::string& v) { c.gc_enabled = parse_bool(v); }},
+        {{"gc.interval_minutes", "", "How often garbage collection runs (the first run one interval after start)."},
+         PC_INT(gc_interval_minutes, 1, 10080)},
+        {{"gc.grace_minutes", "",
+          "Blobs stored, linked or named by a push more recently than this are never collected; keep it above the longest push."},
+         PC_INT(gc_grace_minutes, 1, 525600)},
+        {{"gc.untagged", "", "Untagged manifests: keep, or delete once older than gc.untagged_age_hours."},
+         [](Config& c, const std::string& v) {
+           if (v == "keep") {
+             c.gc_delete_untagged = false;
+           } else if (v == "delete") {
+             c.gc_delete_untagged = true;
+           } else {
+             throw std::runtime_error(fmt::format("'{}' is not keep or delete", v));
+           }
+         }},
+        {{"gc.untagged_age_hours", "", "With gc.untagged: delete, the age at which an untagged manifest is collected."},
+         PC_INT(gc_untagged_age_hours, 0, 87600)},
+        {{"gc.mark_delay_seconds", "",
+          "Time between marking an unreferenced blob and deleting it (a push that saw it stored can still claim it)."},
+         PC_INT(gc_mark_delay_seconds, 0, 3600)},
         {{"tls.certificate", "",
           "PEM certificate chain; with tls.key, serve HTTPS only. Re-read on SIGHUP."},
          [](Config& c, const std::string& v) { c.tls_certificate = v; }},

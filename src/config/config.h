@@ -50,6 +50,12 @@ struct Config {
   bool audit_pulls = true;
   int upload_max_age_hours = 168;        // abandoned upload sessions older than this are purged; 0: never
   int upload_purge_interval_minutes = 60;
+  bool gc_enabled = true;                 // scheduled online garbage collection (maintenance/gc.h)
+  int gc_interval_minutes = 60;
+  int gc_grace_minutes = 24 * 60;         // blobs stored, linked or referenced more recently are live
+  bool gc_delete_untagged = false;        // gc.untagged: keep | delete
+  int gc_untagged_age_hours = 7 * 24;     // with delete: untagged manifests older than this go
+  int gc_mark_delay_seconds = 60;         // between marking a blob and deleting it
 
   std::string effective_token_key_file() const;
 

@@ -125,6 +125,67 @@ class UploadIndex {
                                                                   std::size_t limit) = 0;
 };
 
+// Garbage collection (maintenance/gc.h holds the whole protocol). One row
+// per digest in blob_gc serialises writers and the collector: a writer
+// touches every digest it is about to store or reference *before* it does
+// so, which protects the digest for the grace period and cancels a pending
+// mark; the collector moves a digest marked -> deleting only if nobody
+// touched it since, in a transaction that locks that row.
+struct ManifestGcRule {
+  bool delete_untagged = false;  // untagged, unreferenced manifests die after untagged_before
+  int64_t untagged_before = 0;   // unix seconds: created (and touched) before this
+  int64_t orphan_before = 0;     // referrers whose subject is gone die when created before this
+};
+
+class BlobCollector {
+ public:
+  virtual ~BlobCollector() = default;
+  // Records that digests are being stored or referenced now and cancels any
+  // pending mark on them. False (nothing recorded) when one of them is being
+  // deleted at this moment: wait a little and call again; once it returns
+  // true the bytes must be stored anew if they are needed.
+  virtual Result<bool> touch_blobs(const std::vector<std::string>& digests, int64_t now) = 0;
+  // Every digest a stored manifest is or references (layers, configs, child
+  // manifests), in any repository; sorted, without duplicates.
+  virtual Result<std::vector<std::string>> referenced_digests() = 0;
+  // Of digests, those that no manifest is or references and that were not
+  // touched at or after cutoff, are marked (marked_at = now, unless already
+  // marked) and returned. dry_run: returned without marking.
+  virtual Result<std::vector<std::string>> mark_blobs(const std::vector<std::string>& digests,
+                                                      int64_t cutoff, int64_t now,
+                                                      bool dry_run) = 0;
+  // Digests marked at or before marked_before, oldest mark first, at most limit.
+  virtual Result<std::vector<std::string>> marked_blobs(int64_t marked_before,
+                                                        std::size_t limit) = 0;
+  // Moves each marked digest to "deleting" when it is still garbage (marked
+  // at or before marked_before, not touched since cutoff, unreferenced) and
+  // removes its repository links, all in one transaction; returns those
+  // moved, with the repositories each was linked in (the others are left
+  // alone). The caller then removes their bytes and calls finish_blob_delete.
+  struct BlobDeletion {
+    std::string digest;
+    std::vector<std::string> repositories;
+  };
+  virtual Result<std::vector<BlobDeletion>> begin_blob_delete(
+      const std::vector<std::string>& digests, int64_t cutoff, int64_t marked_before) = 0;
+  virtual Result<void> finish_blob_delete(const std::vector<std::string>& digests) = 0;
+  // Digests left in "deleting" (a collector stopped between the two calls).
+  virtual Result<std::vector<std::string>> deleting_blobs() = 0;
+  // (repository, digest) of manifests that are garbage under rule now: not
+  // tagged (cosign tags sha256-<hex>.sig/.att/.sbom count only while their
+  // subject is stored), not a child of a stored index, not touched since
+  // orphan_before, and either a referrer whose subject is gone (created
+  // before orphan_before) or untagged and older than untagged_before when
+  // rule.delete_untagged.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> manifest_gc_candidates(
+      const ManifestGcRule& rule) = 0;
+  // Deletes the manifest (with its cosign tags and child rows) if it is still
+  // garbage under rule, in one transaction with write.audit. False: kept.
+  virtual Result<bool> delete_manifest_if_garbage(std::string_view repo, std::string_view digest,
+                                                  const ManifestGcRule& rule,
+                                                  const WriteOptions& write = {}) = 0;
+};
+
 struct ScanRecord {
   std::string digest;
   std::string status;        // "queued", "running", "done", "failed"
@@ -298,6 +359,7 @@ class MetadataStore : public RepositoryIndex,
                       public TagIndex,
                       public ReferrerIndex,
                       public UploadIndex,
+                      public BlobCollector,
                       public ScanResults,
                       public AccessStore,
                       public TrustStore,

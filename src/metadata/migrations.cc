@@ -267,6 +267,24 @@ CREATE TABLE trust_policies (
 );
 )sql",
        ""},
+      // 5: garbage collection. blob_gc holds, per digest, when a writer last
+      // touched it and the collector's state ('' | 'marked' | 'deleting');
+      // its row lock is what writers and the collector serialise on
+      // (maintenance/gc.h). The indexes answer "is this digest referenced
+      // anywhere" without knowing the repository.
+      {R"sql(
+CREATE TABLE blob_gc (
+  digest TEXT PRIMARY KEY,
+  touched_at BIGINT NOT NULL,
+  state TEXT NOT NULL DEFAULT '',
+  marked_at BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX blob_gc_by_state ON blob_gc (state, marked_at);
+CREATE INDEX manifests_by_digest ON manifests (digest);
+CREATE INDEX manifest_children_by_any_child ON manifest_children (child);
+CREATE INDEX repo_blobs_by_digest ON repo_blobs (digest);
+)sql",
+       ""},
   };
   return kMigrations;
 }

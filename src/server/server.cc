@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -19,6 +21,7 @@
 #include "auth/access_service.h"
 #include "auth/admin.h"
 #include "auth/token_service.h"
+#include "maintenance/gc.h"
 #include "maintenance/upload_purge.h"
 #include "base/log.h"
 #include "net/server.h"
@@ -199,6 +202,32 @@ int serve(const config::Config& cfg) {
       upload_purger = std::make_unique<maintenance::UploadPurger>(
           blobs, meta, clock, std::chrono::hours(cfg.upload_max_age_hours),
           std::chrono::minutes(cfg.upload_purge_interval_minutes));
+    }
+    // Blob HEADs touch each digest at most every min(grace/4, 60 s): well
+    // inside the grace period of this server and of `portcullis gc` runs.
+    maintenance::RecentTouches recent_touches(std::min(
+        std::chrono::seconds(std::chrono::minutes(cfg.gc_grace_minutes)) / 4,
+        std::chrono::seconds(60)));
+    ctx.touches = &recent_touches;
+    std::unique_ptr<maintenance::GarbageCollector> collector;
+    if (cfg.gc_enabled) {
+      maintenance::GcOptions gc_options;
+      gc_options.grace = std::chrono::minutes(cfg.gc_grace_minutes);
+      gc_options.delete_untagged = cfg.gc_delete_untagged;
+      gc_options.untagged_age = std::chrono::hours(cfg.gc_untagged_age_hours);
+      gc_options.mark_delay = std::chrono::seconds(cfg.gc_mark_delay_seconds);
+      collector = std::make_unique<maintenance::GarbageCollector>(
+          blobs, meta, clock, gc_options, std::chrono::minutes(cfg.gc_interval_minutes),
+          [&metrics, &cache, &clock](const Result<maintenance::GcReport>& report) {
+            if (!report) {
+              metrics.gc_run(false, 0, 0, 0, std::chrono::milliseconds(0), clock.unix_seconds());
+              return;
+            }
+            // Links and untagged manifests went away: drop what this replica cached.
+            for (const auto& repo : report->repositories) cache.invalidate(repo);
+            metrics.gc_run(true, report->blobs.size(), report->bytes_reclaimed,
+                           report->manifests.size(), report->duration, clock.unix_seconds());
+          });
     }
     api::RegistryHandler handler(ctx);
 

@@ -8,6 +8,7 @@
 #include "api/handlers/handlers.h"
 #include "api/handlers/util.h"
 #include "auth/access_service.h"
+#include "maintenance/gc.h"
 #include "oci/digest.h"
 
 namespace portcullis::api {
@@ -120,7 +121,14 @@ net::Task<net::Response> handle_blob(Context& ctx, net::Exchange& ex, const Rout
   // Hot path: the link is cached, and opening a local file costs microseconds
   // (the same order as a hop to the worker pool), so it stays on this thread.
   auto open_linked = [&](uint64_t size) -> Result<Opened> {
-    if (head) return Opened{nullptr, size};
+    if (head) {
+      // A client that sees 200 here may skip the upload and name the blob in
+      // a manifest: never claim bytes that are gone (another process's
+      // garbage collection does not reach this cache).
+      auto st = ctx.blobs.stat(*digest);
+      if (!st) return st.error();
+      return Opened{nullptr, size};
+    }
     auto file = ctx.blobs.open(*digest);
     if (!file) return file.error();
     uint64_t actual = (*file)->size();
@@ -142,6 +150,19 @@ net::Task<net::Response> handle_blob(Context& ctx, net::Exchange& ex, const Rout
     });
   }
   if (!opened) co_return error_response(opened.error());
+  if (head) {
+    // The client may now skip uploading this blob and push a manifest that
+    // names it: protect it from the garbage collector for the grace period.
+    int64_t now = ctx.clock.unix_seconds();
+    if (!ctx.touches || !ctx.touches->fresh(digest->str(), now)) {
+      auto touched = co_await net::offload(ex, [&]() -> Result<bool> {
+        return ctx.meta.touch_blobs({digest->str()}, now);
+      });
+      if (!touched) co_return error_response(touched.error());
+      if (!*touched) co_return error(Errc::blob_unknown, "blob unknown to registry");  // being deleted
+      if (ctx.touches) ctx.touches->record(digest->str(), now);
+    }
+  }
 
   net::Response r;
   r.header("Content-Type", "application/octet-stream");

@@ -7,6 +7,7 @@
 #include "api/handlers/handlers.h"
 #include "api/handlers/util.h"
 #include "api/signature_gate.h"
+#include "maintenance/gc.h"
 #include "oci/manifest.h"
 #include "oci/media_types.h"
 #include "oci/names.h"
@@ -226,6 +227,12 @@ net::Task<net::Response> get(Context& ctx, net::Exchange& ex, std::string_view r
 Result<void> store(Context& ctx, std::string_view repo, const oci::ManifestRef& ref,
                    const oci::Manifest& m, const oci::Digest& digest, const std::string& bytes,
                    const Principal& who) {
+  // Touch everything this manifest is and names before checking it: from
+  // here on the garbage collector leaves them alone (maintenance/gc.h).
+  std::vector<std::string> touched{digest.str()};
+  for (const oci::Descriptor* d : m.required_blob_descriptors()) touched.push_back(d->digest.str());
+  for (const auto& d : m.manifests) touched.push_back(d.digest.str());
+  if (auto t = maintenance::touch_before_write(ctx.meta, ctx.clock, touched); !t) return t.error();
   std::vector<metadata::ManifestChild> children;
   // One lookup per blob: it must be in the repository, with the declared size.
   for (const oci::Descriptor* d : m.required_blob_descriptors()) {

@@ -7,6 +7,7 @@
 
 #include "api/handlers/handlers.h"
 #include "api/handlers/util.h"
+#include "maintenance/gc.h"
 #include "oci/digest.h"
 #include "oci/names.h"
 
@@ -141,6 +142,11 @@ net::Task<Result<uint64_t>> receive(Context& ctx, net::Exchange& ex, std::string
 net::Task<Result<void>> finish(Context& ctx, net::Exchange& ex, std::string_view repo,
                                std::string_view id, const oci::Digest& digest) {
   co_return co_await net::offload(ex, [&]() -> Result<void> {
+    // Before the bytes are published: the garbage collector then cannot
+    // delete them within its grace period (maintenance/gc.h).
+    if (auto t = maintenance::touch_before_write(ctx.meta, ctx.clock, {digest.str()}); !t) {
+      return t.error();
+    }
     auto size = ctx.blobs.commit_upload(id, digest);
     if (!size) {
       if (size.error().code == Errc::digest_invalid) (void)ctx.meta.delete_upload(id);
@@ -169,6 +175,9 @@ net::Task<Result<std::string>> start_session(Context& ctx, net::Exchange& ex, st
 net::Task<Result<bool>> mount(Context& ctx, net::Exchange& ex, std::string_view repo,
                               std::string_view from, const oci::Digest& digest) {
   co_return co_await net::offload(ex, [&]() -> Result<bool> {
+    if (auto t = maintenance::touch_before_write(ctx.meta, ctx.clock, {digest.str()}); !t) {
+      return t.error();
+    }
     auto linked = ctx.meta.linked_blob(from, digest.str());
     if (!linked) return linked.error();
     if (!*linked) return false;

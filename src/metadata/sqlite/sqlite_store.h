@@ -68,6 +68,23 @@ class SqliteStore final : public MetadataStore {
   Result<std::vector<std::string>> stale_scans(std::string_view data_version) override;
   Result<std::vector<std::string>> unfinished_scans() override;
 
+  // Garbage collection: sqlite_gc.cc / postgres_gc.cc.
+  Result<bool> touch_blobs(const std::vector<std::string>& digests, int64_t now) override;
+  Result<std::vector<std::string>> referenced_digests() override;
+  Result<std::vector<std::string>> mark_blobs(const std::vector<std::string>& digests,
+                                              int64_t cutoff, int64_t now, bool dry_run) override;
+  Result<std::vector<std::string>> marked_blobs(int64_t marked_before, std::size_t limit) override;
+  Result<std::vector<BlobDeletion>> begin_blob_delete(const std::vector<std::string>& digests,
+                                                      int64_t cutoff,
+                                                      int64_t marked_before) override;
+  Result<void> finish_blob_delete(const std::vector<std::string>& digests) override;
+  Result<std::vector<std::string>> deleting_blobs() override;
+  Result<std::vector<std::pair<std::string, std::string>>> manifest_gc_candidates(
+      const ManifestGcRule& rule) override;
+  Result<bool> delete_manifest_if_garbage(std::string_view repo, std::string_view digest,
+                                          const ManifestGcRule& rule,
+                                          const WriteOptions& write = {}) override;
+
   Result<bool> create_user(const UserRecord& user, const audit::AuditEvent& event) override;
   Result<bool> update_user(const UserRecord& user, const audit::AuditEvent& event) override;
   Result<bool> delete_user(std::string_view name, const audit::AuditEvent& event) override;

@@ -185,6 +185,30 @@ TEST_F(ConfigFileTest, WrongTypeIsAnErrorNamingTheKey) {
   EXPECT_THAT(ErrorOf("listen:\n  - a\n"), HasSubstr("listen"));
 }
 
+TEST_F(ConfigFileTest, GarbageCollectionKeysParseAndRejectBadValues) {
+  Config defaults;
+  EXPECT_TRUE(defaults.gc_enabled);
+  EXPECT_EQ(defaults.gc_grace_minutes, 1440);
+  EXPECT_FALSE(defaults.gc_delete_untagged);
+  auto path = Write(
+      "gc:\n  enabled: false\n  interval_minutes: 15\n  grace_minutes: 120\n"
+      "  untagged: delete\n  untagged_age_hours: 48\n  mark_delay_seconds: 5\n");
+  Config cfg;
+  apply_file(cfg, path);
+  EXPECT_FALSE(cfg.gc_enabled);
+  EXPECT_EQ(cfg.gc_interval_minutes, 15);
+  EXPECT_EQ(cfg.gc_grace_minutes, 120);
+  EXPECT_TRUE(cfg.gc_delete_untagged);
+  EXPECT_EQ(cfg.gc_untagged_age_hours, 48);
+  EXPECT_EQ(cfg.gc_mark_delay_seconds, 5);
+  EXPECT_THAT(ErrorOf("gc:\n  untagged: sometimes\n"), AllOf(HasSubstr("gc.untagged"), HasSubstr("keep or delete")));
+  EXPECT_THAT(ErrorOf("gc:\n  grace_minutes: 0\n"), HasSubstr("gc.grace_minutes"));
+  EXPECT_THAT(ErrorOf("gc:\n  interval_minutes: 0\n"), HasSubstr("gc.interval_minutes"));
+  ScopedEnv env("PORTCULLIS_GC_UNTAGGED", "keep");
+  apply_env(cfg);
+  EXPECT_FALSE(cfg.gc_delete_untagged);
+}
+
 TEST_F(ConfigFileTest, OutOfRangeNumberIsAnError) {
   EXPECT_THAT(ErrorOf("http:\n  io_threads: 0\n"), HasSubstr("http.io_threads"));
   EXPECT_THAT(ErrorOf("http:\n  io_threads: -1\n"), HasSubstr("http.io_threads"));

@@ -1322,5 +1322,145 @@ TYPED_TEST(MetadataStoreTest, ConcurrentCompareAndSetMovesOfATagNeverLoseAnUpdat
   EXPECT_EQ(Ok(this->db().resolve_tag("repo", "latest")), std::optional<std::string>(at));
 }
 
+// --- garbage collection (BlobCollector) --------------------------------------
+
+std::string Hex(char c) { return std::string(64, c); }
+
+TYPED_TEST(MetadataStoreTest, UnreferencedUntouchedBlobsAreMarkedAndATouchCancelsTheMark) {
+  auto& db = this->db();
+  EXPECT_EQ(Ok(db.mark_blobs({Dg("a"), Dg("b")}, 1000, 2000, /*dry_run=*/true)),
+            (std::vector<std::string>{Dg("a"), Dg("b")}));
+  EXPECT_TRUE(Ok(db.marked_blobs(5000, 10)).empty()) << "a dry run marks nothing";
+  EXPECT_EQ(Ok(db.mark_blobs({Dg("a"), Dg("b")}, 1000, 2000, false)),
+            (std::vector<std::string>{Dg("a"), Dg("b")}));
+  EXPECT_EQ(Ok(db.marked_blobs(2000, 10)), (std::vector<std::string>{Dg("a"), Dg("b")}));
+  EXPECT_TRUE(Ok(db.marked_blobs(1999, 10)).empty()) << "marks younger than asked are left";
+  EXPECT_TRUE(Ok(db.touch_blobs({Dg("a")}, 2500)));
+  EXPECT_EQ(Ok(db.marked_blobs(5000, 10)), (std::vector<std::string>{Dg("b")}));
+  // Touched at 2500: protected while the cutoff is at or before that.
+  EXPECT_TRUE(Ok(db.mark_blobs({Dg("a")}, 2500, 3000, false)).empty());
+  EXPECT_EQ(Ok(db.mark_blobs({Dg("a")}, 2501, 3000, false)), (std::vector<std::string>{Dg("a")}));
+  // Marking again keeps the first mark's time.
+  Ok(db.mark_blobs({Dg("b")}, 1000, 4000, false));
+  EXPECT_EQ(Ok(db.marked_blobs(2000, 10)), (std::vector<std::string>{Dg("b")}));
+}
+
+TYPED_TEST(MetadataStoreTest, BlobsAManifestIsOrReferencesAreNeverMarked) {
+  auto& db = this->db();
+  Ok(db.put_manifest("repo", Manifest(Dg("child")), {}, ""));
+  Ok(db.put_manifest("other", Manifest(Dg("index")),
+                     {{Dg("layer"), false}, {Dg("child"), true}}, "v1"));
+  auto referenced = Ok(db.referenced_digests());
+  EXPECT_EQ(referenced, (std::vector<std::string>{Dg("child"), Dg("index"), Dg("layer")}));
+  EXPECT_EQ(Ok(db.mark_blobs({Dg("index"), Dg("layer"), Dg("child"), Dg("junk")}, 1000, 2000, false)),
+            (std::vector<std::string>{Dg("junk")}));
+}
+
+TYPED_TEST(MetadataStoreTest, BeginBlobDeleteUnlinksEverywhereAndHoldsOffTouchesUntilFinished) {
+  auto& db = this->db();
+  Ok(db.link_blob("a", Dg("x"), 10));
+  Ok(db.link_blob("b", Dg("x"), 10));
+  Ok(db.link_blob("a", Dg("keep"), 10));
+  Ok(db.mark_blobs({Dg("x")}, 50, 100, false));
+  auto begun = Ok(db.begin_blob_delete({Dg("x"), Dg("keep")}, 50, 100));
+  ASSERT_EQ(begun.size(), 1u) << "keep was never marked";
+  EXPECT_EQ(begun[0].digest, Dg("x"));
+  EXPECT_EQ(begun[0].repositories, (std::vector<std::string>{"a", "b"}));
+  EXPECT_FALSE(Ok(db.linked_blob("a", Dg("x"))));
+  EXPECT_FALSE(Ok(db.linked_blob("b", Dg("x"))));
+  EXPECT_TRUE(Ok(db.linked_blob("a", Dg("keep"))));
+  EXPECT_FALSE(Ok(db.touch_blobs({Dg("keep"), Dg("x")}, 200))) << "x is being deleted";
+  EXPECT_EQ(Ok(db.deleting_blobs()), (std::vector<std::string>{Dg("x")}));
+  EXPECT_TRUE(Ok(db.marked_blobs(1000, 10)).empty());
+  Ok(db.finish_blob_delete({Dg("x")}));
+  EXPECT_TRUE(Ok(db.deleting_blobs()).empty());
+  EXPECT_TRUE(Ok(db.touch_blobs({Dg("keep"), Dg("x")}, 200)));
+}
+
+TYPED_TEST(MetadataStoreTest, BeginBlobDeleteLeavesTouchedYoungOrReferencedMarksAlone) {
+  auto& db = this->db();
+  Ok(db.mark_blobs({Dg("touched"), Dg("young"), Dg("used")}, 50, 100, false));
+  Ok(db.touch_blobs({Dg("touched")}, 150));
+  // Referenced by a manifest written without touching it first: live again.
+  Ok(db.put_manifest("repo", Manifest(Dg("m")), {{Dg("used"), false}}, "v1"));
+  EXPECT_TRUE(Ok(db.begin_blob_delete({Dg("touched"), Dg("never-marked"), Dg("used")}, 120, 200))
+                  .empty());
+  EXPECT_TRUE(Ok(db.begin_blob_delete({Dg("young")}, 120, 99)).empty())
+      << "marked after marked_before";
+  EXPECT_EQ(Ok(db.marked_blobs(1000, 10)), (std::vector<std::string>{Dg("young")}));
+  EXPECT_TRUE(Ok(db.deleting_blobs()).empty());
+}
+
+TYPED_TEST(MetadataStoreTest, GarbageManifestsFollowTagsIndexesSubjectsAndAge) {
+  auto& db = this->db();
+  const std::string tagged = "sha256:" + Hex('1'), untagged = "sha256:" + Hex('2'),
+                    young = "sha256:" + Hex('3'), index = "sha256:" + Hex('4'),
+                    child = "sha256:" + Hex('5'), referrer = "sha256:" + Hex('6'),
+                    orphan = "sha256:" + Hex('7'), sig = "sha256:" + Hex('8'),
+                    orphan_sig = "sha256:" + Hex('9');
+  Ok(db.put_manifest("r", Manifest(tagged, 100), {}, "v1"));
+  Ok(db.put_manifest("r", Manifest(untagged, 100), {}, ""));
+  Ok(db.put_manifest("r", Manifest(young, 900), {}, ""));
+  Ok(db.put_manifest("r", Manifest(child, 100), {}, ""));
+  Ok(db.put_manifest("r", Manifest(index, 100), {{child, true}}, "multi"));
+  Ok(db.put_manifest("r", Manifest(referrer, 100, untagged), {}, ""));
+  Ok(db.put_manifest("r", Manifest(orphan, 100, "sha256:" + Hex('f')), {}, ""));
+  Ok(db.put_manifest("r", Manifest(sig, 100), {}, "sha256-" + Hex('2') + ".sig"));
+  Ok(db.put_manifest("r", Manifest(orphan_sig, 100), {}, "sha256-" + Hex('e') + ".sig"));
+  using Rows = std::vector<std::pair<std::string, std::string>>;
+
+  ManifestGcRule keep{false, 500, 500};
+  EXPECT_EQ(Ok(db.manifest_gc_candidates(keep)), (Rows{{"r", orphan}, {"r", orphan_sig}}))
+      << "with untagged: keep only referrers whose subject is gone";
+  ManifestGcRule young_orphans{false, 500, 50};
+  EXPECT_TRUE(Ok(db.manifest_gc_candidates(young_orphans)).empty())
+      << "referrers may arrive before their subject: the grace period protects them";
+
+  ManifestGcRule del{true, 500, 500};
+  EXPECT_EQ(Ok(db.manifest_gc_candidates(del)),
+            (Rows{{"r", untagged}, {"r", orphan}, {"r", orphan_sig}}));
+  EXPECT_FALSE(Ok(db.delete_manifest_if_garbage("r", tagged, del)));
+  EXPECT_FALSE(Ok(db.delete_manifest_if_garbage("r", child, del))) << "child of a stored index";
+  EXPECT_FALSE(Ok(db.delete_manifest_if_garbage("nope", untagged, del)));
+
+  // A push touching the untagged manifest (e.g. re-tagging it) keeps it.
+  Ok(db.touch_blobs({untagged}, 600));
+  EXPECT_FALSE(Ok(db.delete_manifest_if_garbage("r", untagged, del)));
+  ManifestGcRule later{true, 700, 700};
+  audit::AuditEvent event;
+  event.time_ms = 1;
+  event.actor = "gc";
+  event.action = "delete";
+  event.repository = "r";
+  event.digest = untagged;
+  event.result = "success";
+  EXPECT_TRUE(Ok(db.delete_manifest_if_garbage("r", untagged, later, {{}, &event})));
+  EXPECT_FALSE(Ok(db.get_manifest("r", untagged)));
+  AuditFilter by_gc;
+  by_gc.actor = "gc";
+  EXPECT_EQ(Ok(db.list_audit(by_gc)).size(), 1u) << "the deletion is audited in its transaction";
+
+  // Its signature and referrer die with it; then nothing else is garbage.
+  std::set<std::string> gone;
+  for (int pass = 0; pass < 3; ++pass) {
+    for (const auto& [repo, digest] : Ok(db.manifest_gc_candidates(later))) {
+      if (Ok(db.delete_manifest_if_garbage(repo, digest, later))) gone.insert(digest);
+    }
+  }
+  EXPECT_EQ(gone, (std::set<std::string>{referrer, orphan, sig, orphan_sig}));
+  EXPECT_FALSE(Ok(db.resolve_tag("r", "sha256-" + Hex('2') + ".sig"))) << "cosign tag removed";
+  for (const auto& live : {tagged, young, index, child}) {
+    EXPECT_TRUE(Ok(db.get_manifest("r", live))) << live;
+  }
+  // Untagging the index frees it, then its child.
+  Ok(db.delete_tag("r", "multi"));
+  ManifestGcRule all{true, 1000, 1000};
+  EXPECT_EQ(Ok(db.manifest_gc_candidates(all)), (Rows{{"r", young}, {"r", index}}));
+  EXPECT_TRUE(Ok(db.delete_manifest_if_garbage("r", index, all)));
+  EXPECT_EQ(Ok(db.manifest_gc_candidates(all)), (Rows{{"r", young}, {"r", child}}));
+  EXPECT_EQ(Ok(db.referenced_digests()),
+            (std::vector<std::string>{tagged, young, child}));
+}
+
 }  // namespace
 }  // namespace portcullis::metadata
