@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
@@ -87,8 +88,15 @@ FilesystemBlobStore::FilesystemBlobStore(fs::path root) : root_(std::move(root))
   fs::create_directories(root_ / "blobs");
   fs::create_directories(root_ / "uploads");
   fs::create_directories(root_ / "tmp");
-  // Staging files left by a crash were never acknowledged: drop them.
-  for (const auto& e : fs::directory_iterator(root_ / "tmp")) fs::remove_all(e.path());
+  // Staging files left by a crash were never acknowledged: drop them. Only
+  // old ones: another process on the same root (a server while `portcullis
+  // gc` or `fsck` starts) may be writing its own right now.
+  const auto stale = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  for (const auto& e : fs::directory_iterator(root_ / "tmp")) {
+    std::error_code ec;
+    auto modified = fs::last_write_time(e.path(), ec);
+    if (!ec && modified < stale) fs::remove_all(e.path(), ec);
+  }
 }
 
 fs::path FilesystemBlobStore::blob_path(const oci::Digest& d) const {

@@ -194,7 +194,10 @@ def main():
             c = Client(port)
             rnd = random.Random(n)
             repo = f"push/p{n}"
-            previous = []  # layers this pusher pushed before (possibly collected since)
+            # Layers this pusher pushed before, up to the whole run: old ones
+            # have often been collected since (their manifests untagged and
+            # deleted), recent ones are marked or about to be.
+            previous = []
             i = 0
             while not stop.is_set():
                 i += 1
@@ -233,7 +236,7 @@ def main():
                     got = c.pull(repo, digest)
                     if got != digest:
                         raise AssertionError("read back another manifest")
-                    previous = (previous + layers)[-20:]
+                    previous = (previous + layers)[-3000:]
                     with lock:
                         counts["pushes"] += 1
                 except Exception as e:  # noqa: BLE001 - every failure counts
@@ -287,6 +290,8 @@ def main():
             fail(f"too little traffic to mean anything: {counts}")
         if counts["gc_runs"] < 5:
             fail(f"the collector ran only {counts['gc_runs']} times")
+        if counts["reuploads"] == 0:
+            fail(f"no re-used layer had been collected: the race was not exercised: {counts}")
         if counts["gc_blobs"] == 0 or counts["gc_manifests"] == 0:
             fail(f"no garbage was reclaimed: {counts}")
         if failures:

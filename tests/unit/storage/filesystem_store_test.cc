@@ -216,12 +216,18 @@ TEST_F(FilesystemBlobStoreTest, BlobsAreLaidOutByAlgorithmAndHexPrefix) {
   EXPECT_EQ(CountFiles(root() / "blobs"), 2u);
 }
 
-TEST_F(FilesystemBlobStoreTest, StaleStagingFilesAreRemovedAtStartUp) {
+TEST_F(FilesystemBlobStoreTest, StagingFilesOlderThanAnHourAreRemovedAtStartUp) {
   auto stale_file = root() / "tmp" / "deadbeef";
   auto stale_dir = root() / "tmp" / "olddir";
   std::ofstream(stale_file) << "partial";
   fs::create_directories(stale_dir);
   std::ofstream(stale_dir / "x") << "partial";
+  const auto two_hours_ago = fs::file_time_type::clock::now() - std::chrono::hours(2);
+  fs::last_write_time(stale_file, two_hours_ago);
+  fs::last_write_time(stale_dir, two_hours_ago);
+  // Another process on the same root may be staging right now: kept.
+  auto fresh_file = root() / "tmp" / "cafef00d";
+  std::ofstream(fresh_file) << "being written";
   // A committed blob and an upload session must survive the clean-up.
   auto d = Sha256("keep");
   ASSERT_TRUE(store().put(d, "keep"));
@@ -232,6 +238,7 @@ TEST_F(FilesystemBlobStoreTest, StaleStagingFilesAreRemovedAtStartUp) {
   Restart();
   EXPECT_FALSE(fs::exists(stale_file));
   EXPECT_FALSE(fs::exists(stale_dir));
+  EXPECT_TRUE(fs::exists(fresh_file)) << "a fresh staging file belongs to a running writer";
   EXPECT_TRUE(fs::is_directory(root() / "tmp"));
   EXPECT_TRUE(store().stat(d));
   auto size = store().upload_size(*id);
