@@ -105,7 +105,7 @@ def main():
     data = os.path.join(work, "data")
     cfg = os.path.join(work, "cfg.yaml")
     with open(cfg, "w") as f:
-        f.write("scanner:\n  scan_on_push: false\nlog:\n  access_log: false\n  level: warn\n"
+        f.write("scanner:\n  scan_on_push: false\nlog:\n  access_log: false\n"
                 "gc:\n  enabled: false\n")
     log = open(os.path.join(work, "server.log"), "w+")
     server = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0", "--data", data,

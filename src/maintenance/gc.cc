@@ -16,8 +16,8 @@ namespace portcullis::maintenance {
 
 namespace {
 
-constexpr std::size_t kMarkBatch = 1000;   // digests per mark transaction
-constexpr std::size_t kSweepBatch = 1000;  // marks fetched per query
+constexpr std::size_t kMarkBatch = 250;    // digests per mark transaction (bounds lock hold time)
+constexpr std::size_t kSweepBatch = 250;   // marks per delete transaction
 constexpr std::size_t kAuditBatch = 500;   // events per audit append
 constexpr int kManifestPasses = 32;        // index -> children -> ... depth bound per run
 
