@@ -280,6 +280,27 @@ def main():
                                         headers={"Accept": MANIFEST})
                 if s == 200:
                     check.pull(f"push/p{n}", f"t{t}")
+        # --dry-run lists what a run would delete and deletes nothing; the real
+        # run then deletes exactly those blobs (nothing is pushed meanwhile).
+        def blob_files():
+            out = set()
+            for root, _, files in os.walk(os.path.join(data_dir, "blobs", "sha256")):
+                out.update("sha256:" + f for f in files)
+            return out
+        gc_now = [BIN, "gc", "--data", data_dir, "--config", cfg, "--grace-seconds", "0",
+                  "--mark-delay-seconds", "0"]
+        before = blob_files()
+        dry = subprocess.run(gc_now + ["--dry-run"], capture_output=True, text=True, timeout=300)
+        would = set(re.findall(r"^WOULD DELETE blob (sha256:[0-9a-f]{64}) ", dry.stdout, re.M))
+        if dry.returncode != 0 or "(dry run)" not in dry.stdout or blob_files() != before:
+            fail(f"gc --dry-run changed something or failed: {dry.returncode} {dry.stdout[-300:]}")
+        wet = subprocess.run(gc_now, capture_output=True, text=True, timeout=300)
+        deleted = set(re.findall(r"^DELETED blob (sha256:[0-9a-f]{64}) ", wet.stdout, re.M))
+        if wet.returncode != 0 or not would or not would <= deleted or before - blob_files() != deleted:
+            fail(f"gc after --dry-run: would {len(would)}, deleted {len(deleted)}, "
+                 f"files gone {len(before - blob_files())}: {wet.stdout[-300:]}")
+        for tag in stable:
+            check.pull("stable/app", tag)
         r = subprocess.run([BIN, "fsck", "--no-verify", "--data", data_dir, "--config", cfg],
                            capture_output=True, text=True, timeout=300)
         if r.returncode != 0 or " 0 missing" not in r.stdout:
