@@ -26,14 +26,12 @@ Exit status is non-zero on the first violation.
 """
 
 import argparse
-import hashlib
 import http.client
 import json
 import os
 import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -41,106 +39,10 @@ import threading
 import time
 import uuid
 
-HOST = "127.0.0.1"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
-ACCEPT = ",".join([
-    OCI_MANIFEST, "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json"])
-LISTENING_RE = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
+from e2e_util import (ACCEPT, HOST, OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, Server, Violation, check,
+                      harness_layout, request, sha256)
+
 RANGE_RE = re.compile(r"^0-(\d+)$")
-
-
-def sha256(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-class Violation(Exception):
-    pass
-
-
-def check(cond, message):
-    if not cond:
-        raise Violation(message)
-
-
-# --------------------------------------------------------------------------
-# Server
-
-
-class Server:
-    def __init__(self, binary, data, log_dir):
-        self.binary, self.data, self.log_dir = binary, data, log_dir
-        self.proc = None
-        self.port = None
-        self.starts = 0
-
-    def env(self):
-        env = dict(os.environ)
-        env["PORTCULLIS_LOG_ACCESS_LOG"] = "false"
-        env["PORTCULLIS_SCANNER_SCAN_ON_PUSH"] = "false"
-        return env
-
-    def start(self):
-        self.starts += 1
-        log_path = os.path.join(self.log_dir, "serve-%03d.log" % self.starts)
-        self.log = open(log_path, "wb")
-        self.proc = subprocess.Popen(
-            [self.binary, "serve", "--listen", HOST + ":0", "--data", self.data],
-            stdout=self.log, stderr=subprocess.STDOUT, env=self.env())
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with open(log_path, "rb") as f:
-                m = LISTENING_RE.search(f.read().decode("utf-8", "replace"))
-            if m:
-                self.port = int(m.group(1))
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.02)
-        with open(log_path, "rb") as f:
-            sys.stderr.write(f.read().decode("utf-8", "replace")[-4000:])
-        raise Violation("server did not start (round log %s)" % log_path)
-
-    def kill(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-        self.log.close()
-        self.proc = None
-
-    def stop(self):
-        if self.proc is None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-        self.proc = None
-
-    def fsck(self, verify):
-        args = [self.binary, "fsck", "--data", self.data]
-        if not verify:
-            args.append("--no-verify")
-        r = subprocess.run(args, capture_output=True, env=self.env(), timeout=600)
-        out = r.stdout.decode() + r.stderr.decode()
-        check(r.returncode == 0, "fsck failed (exit %d):\n%s" % (r.returncode, out[-4000:]))
-        return out
-
-
-def request(port, method, path, body=None, headers=None, timeout=10):
-    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        r = conn.getresponse()
-        data = r.read()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, data
-    finally:
-        conn.close()
 
 
 # --------------------------------------------------------------------------
@@ -468,10 +370,7 @@ def main():
     engine = "postgresql" if os.environ.get("PORTCULLIS_METADATA_POSTGRES_URL") else "sqlite"
     print("crash_test: %d rounds, %s, seed %d (CRASH_SEED=%d to replay the schedule)"
           % (args.rounds, engine, seed, seed), flush=True)
-    if not os.path.exists(os.path.join(args.images, "index.json")):
-        here = os.path.dirname(os.path.abspath(__file__))
-        subprocess.run(["bash", os.path.join(here, "..", "harness", "build-test-images.sh"),
-                        os.path.dirname(args.images)], check=True, stdout=subprocess.DEVNULL)
+    harness_layout(args.images)
     image = harness_image(args.images) if shutil.which("skopeo") else None
     check(image, "skopeo and the harness images are needed (tests/harness/build-test-images.sh)")
 
