@@ -4,7 +4,8 @@
 #   build: compiler toolchain and libraries (enough for `make run`)
 #   test:  build + the real peers the test suite drives (PostgreSQL, skopeo, podman,
 #          python3-cryptography for forged-token tests, openssl and gnupg,
-#          buildah, umoci, mmdebstrap for the test images, curl, jq, python3)
+#          buildah, umoci, mmdebstrap for the test images, curl, jq, python3,
+#          haproxy in front of replicas)
 #   bench: test + the reference registry, nginx and wrk
 set -euo pipefail
 what=${1:-build}
@@ -14,7 +15,7 @@ build_pkgs=(make cmake ninja-build g++ pkg-config
   libarchive-dev librpm-dev zlib1g-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev)
 test_pkgs=(skopeo podman buildah umoci mmdebstrap jq curl python3 python3-cryptography openssl gnupg
-  uidmap util-linux postgresql)
+  uidmap util-linux postgresql haproxy)
 bench_pkgs=(docker-registry nginx-light wrk)
 pkgs=("${build_pkgs[@]}")
 case "$what" in

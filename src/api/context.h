@@ -36,6 +36,11 @@ struct Options {
   std::size_t max_page_size = 10000;                 // cap on `n` for tags/list and _catalog
   std::size_t default_catalog_page = 1000;           // `n` when the client gives none
   std::size_t upload_buffer_bytes = 1 << 20;         // read size while streaming uploads
+  // Other processes write the same metadata (replicas sharing PostgreSQL):
+  // what a tag names, whether a manifest or blob is in a repository and what
+  // signatures exist is read from the database on every request; only
+  // immutable content (manifest bytes by digest) is served from memory.
+  bool shared_metadata = false;
 };
 
 struct Context {

@@ -10,7 +10,8 @@
 // Decisions are cached per (repository, digest) and dropped when the
 // repository changes (ManifestCache generation: a new signature, a moved
 // tag), when keys or policies change (the access generation), and after
-// 60 s (key expiry). Thread-safe; evaluate() blocks (run it on a worker).
+// 60 s (key expiry); not at all when replicas share the metadata.
+// Thread-safe; evaluate() blocks (run it on a worker).
 #pragma once
 
 #include <chrono>
@@ -31,8 +32,10 @@ namespace portcullis::api {
 
 class SignatureGate {
  public:
+  // `shared`: other replicas write the metadata too (a signature pushed there
+  // is not seen by this process's cache), so decisions are not cached.
   SignatureGate(storage::BlobStore& blobs, metadata::MetadataStore& meta, ManifestCache& cache,
-                const Clock& clock);
+                const Clock& clock, bool shared = false);
 
   // A cached decision still valid for this repository state and snapshot.
   std::optional<trust::Decision> lookup(std::string_view repo, std::string_view digest,
@@ -57,6 +60,7 @@ class SignatureGate {
   metadata::MetadataStore& meta_;
   ManifestCache& cache_;
   const Clock& clock_;
+  bool shared_;
   std::mutex mu_;
   std::unordered_map<std::string, Entry> entries_;  // key: repo '\0' digest; guarded by mu_
 };

@@ -133,6 +133,7 @@ int serve(const config::Config& cfg) {
     SystemClock clock;
     api::Options api_options;
     api_options.max_manifest_bytes = cfg.max_manifest_bytes;
+    api_options.shared_metadata = !cfg.postgres_url.empty();
     api_options.max_page_size = cfg.max_page_size;
     api::Context ctx{blobs, meta, cache, metrics, clock, api_options};
     std::unique_ptr<scanner::advisories::AdvisoryDatabase> advisories;
@@ -164,7 +165,7 @@ int serve(const config::Config& cfg) {
     }
     ctx.security = access.get();
     access->start_refresher();
-    api::SignatureGate signature_gate(blobs, meta, cache, clock);
+    api::SignatureGate signature_gate(blobs, meta, cache, clock, api_options.shared_metadata);
     ctx.signatures = &signature_gate;
     if (cfg.auth_enabled) {
       auto boot = access->bootstrap_admin(initial_admin_password(cfg));

@@ -21,7 +21,6 @@ fsck --no-verify` finds nothing missing.
 
 Usage: gc_stress_test.py PORTCULLIS_BIN [DURATION_SECONDS]
 """
-import hashlib
 import http.client
 import json
 import os
@@ -34,15 +33,14 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_util import Server, sha256 as sha  # noqa: E402
+
 BIN = os.path.abspath(sys.argv[1])
 DURATION = float(sys.argv[2]) if len(sys.argv) > 2 else 60.0
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 CONFIG = "application/vnd.oci.image.config.v1+json"
 LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
-
-
-def sha(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 class Client:
@@ -125,14 +123,11 @@ def manifest_for(config_digest, config_len, layers):
 def main():
     work = tempfile.mkdtemp(prefix="pc-e2e-gc-", dir="/var/tmp")
     data_dir = os.path.join(work, "data")
-    cfg = os.path.join(work, "cfg.yaml")
-    with open(cfg, "w") as f:
-        f.write("scanner:\n  scan_on_push: false\nlog:\n  access_log: false\n"
-                "gc:\n  enabled: false\n  grace_minutes: 1\n  untagged: delete\n"
-                "  untagged_age_hours: 0\n")
-    log = open(os.path.join(work, "server.log"), "w+")
-    server = subprocess.Popen([BIN, "serve", "--listen", "127.0.0.1:0", "--data", data_dir,
-                               "--config", cfg], stdout=log, stderr=subprocess.STDOUT)
+    # The server and every `portcullis gc` run read the same settings.
+    server = Server(BIN, data_dir, work, env={
+        "PORTCULLIS_GC_ENABLED": "false", "PORTCULLIS_GC_GRACE_MINUTES": "1",
+        "PORTCULLIS_GC_UNTAGGED": "delete", "PORTCULLIS_GC_UNTAGGED_AGE_HOURS": "0"})
+    env = server.env()
     stop = threading.Event()
     failures = []
     counts = {"pushes": 0, "pulls": 0, "gc_runs": 0, "gc_blobs": 0, "gc_bytes": 0,
@@ -145,19 +140,8 @@ def main():
         print("FAIL ", what, file=sys.stderr, flush=True)
 
     try:
-        port = None
-        for _ in range(200):
-            log.seek(0)
-            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", log.read())
-            if m:
-                port = int(m.group(1))
-                break
-            if server.poll() is not None:
-                break
-            time.sleep(0.05)
-        if port is None:
-            log.seek(0)
-            raise SystemExit("portcullis did not start:\n" + log.read())
+        server.start()
+        port = server.port
 
         # Stable, tagged content that must stay pullable throughout.
         setup = Client(port)
@@ -173,9 +157,9 @@ def main():
 
         def gc_loop():
             while not stop.is_set():
-                r = subprocess.run([BIN, "gc", "--data", data_dir, "--config", cfg,
-                                    "--grace-seconds", "20", "--mark-delay-seconds", "1", "--quiet"],
-                                   capture_output=True, text=True, timeout=120)
+                r = subprocess.run([BIN, "gc", "--data", data_dir, "--grace-seconds", "20",
+                                    "--mark-delay-seconds", "1", "--quiet"],
+                                   capture_output=True, text=True, timeout=120, env=env)
                 if r.returncode != 0:
                     fail(f"gc exited {r.returncode}: {r.stderr.strip()}")
                     time.sleep(1)
@@ -287,24 +271,23 @@ def main():
             for root, _, files in os.walk(os.path.join(data_dir, "blobs", "sha256")):
                 out.update("sha256:" + f for f in files)
             return out
-        gc_now = [BIN, "gc", "--data", data_dir, "--config", cfg, "--grace-seconds", "0",
-                  "--mark-delay-seconds", "0"]
+        gc_now = [BIN, "gc", "--data", data_dir, "--grace-seconds", "0", "--mark-delay-seconds", "0"]
         before = blob_files()
-        dry = subprocess.run(gc_now + ["--dry-run"], capture_output=True, text=True, timeout=300)
+        dry = subprocess.run(gc_now + ["--dry-run"], capture_output=True, text=True, timeout=300,
+                             env=env)
         would = set(re.findall(r"^WOULD DELETE blob (sha256:[0-9a-f]{64}) ", dry.stdout, re.M))
         if dry.returncode != 0 or "(dry run)" not in dry.stdout or blob_files() != before:
             fail(f"gc --dry-run changed something or failed: {dry.returncode} {dry.stdout[-300:]}")
-        wet = subprocess.run(gc_now, capture_output=True, text=True, timeout=300)
+        wet = subprocess.run(gc_now, capture_output=True, text=True, timeout=300, env=env)
         deleted = set(re.findall(r"^DELETED blob (sha256:[0-9a-f]{64}) ", wet.stdout, re.M))
         if wet.returncode != 0 or not would or not would <= deleted or before - blob_files() != deleted:
             fail(f"gc after --dry-run: would {len(would)}, deleted {len(deleted)}, "
                  f"files gone {len(before - blob_files())}: {wet.stdout[-300:]}")
         for tag in stable:
             check.pull("stable/app", tag)
-        r = subprocess.run([BIN, "fsck", "--no-verify", "--data", data_dir, "--config", cfg],
-                           capture_output=True, text=True, timeout=300)
-        if r.returncode != 0 or " 0 missing" not in r.stdout:
-            fail(f"fsck after the run: {r.returncode} {r.stdout[-500:]} {r.stderr[-300:]}")
+        out = server.fsck(verify=False)
+        if " 0 missing" not in out:
+            fail(f"fsck after the run: {out[-500:]}")
 
         print("gc stress:", json.dumps(counts), flush=True)
         if counts["pushes"] < 50 or counts["pulls"] < 50:
@@ -317,7 +300,7 @@ def main():
             fail(f"no garbage was reclaimed: {counts}")
         if failures:
             print(f"{len(failures)} failures; first: {failures[0]}", file=sys.stderr)
-            print(f"0 passed, 1 failed")
+            print("0 passed, 1 failed")
             return 1
         print(f"PASS  {counts['pushes']} pushes and {counts['pulls']} pulls, 0 failed, while gc "
               f"ran {counts['gc_runs']} times and reclaimed {counts['gc_blobs']} blobs "
@@ -326,13 +309,7 @@ def main():
         return 0
     finally:
         stop.set()
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+        server.stop()
         if os.environ.get("PC_KEEP_WORK"):
             print("work dir:", work)
         else:

@@ -135,7 +135,10 @@ net::Task<net::Response> handle_blob(Context& ctx, net::Exchange& ex, const Rout
     return Opened{std::move(*file), actual};
   };
   Result<Opened> opened = make_error(Errc::blob_unknown, "blob unknown to registry");
-  if (int64_t cached = ctx.cache.get_blob(repo, digest->str()); cached >= 0) {
+  // With replicas sharing the metadata, a blob deleted elsewhere must not be
+  // served from this process's memory: the link is checked every time.
+  int64_t cached = ctx.options.shared_metadata ? -1 : ctx.cache.get_blob(repo, digest->str());
+  if (cached >= 0) {
     opened = open_linked(static_cast<uint64_t>(cached));
   } else {
     uint64_t generation = ctx.cache.generation(repo);

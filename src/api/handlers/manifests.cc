@@ -186,7 +186,36 @@ net::Task<std::optional<net::Response>> check_signatures(Context& ctx, net::Exch
 net::Task<net::Response> get(Context& ctx, net::Exchange& ex, std::string_view repo,
                              const oci::ManifestRef& ref, std::string_view route_reference,
                              bool head, const Principal& who) {
-  auto entry = ctx.cache.get(repo, ref.str());
+  std::shared_ptr<const CachedManifest> entry;
+  if (ctx.options.shared_metadata) {
+    // Another replica may have moved the tag or deleted the manifest: ask the
+    // database what the reference names now; the bytes of a digest never change.
+    auto found = co_await net::offload(ex, [&]() -> Result<std::shared_ptr<const CachedManifest>> {
+      std::string digest;
+      if (ref.is_digest()) {
+        digest = ref.digest->str();
+        auto record = ctx.meta.get_manifest(repo, digest);
+        if (!record) return record.error();
+        if (!*record) return make_error(Errc::manifest_unknown, "manifest unknown");
+      } else {
+        auto resolved = ctx.meta.resolve_tag(repo, ref.tag);
+        if (!resolved) return resolved.error();
+        if (!*resolved) return make_error(Errc::manifest_unknown, "manifest unknown");
+        digest = std::move(**resolved);
+      }
+      if (auto cached = ctx.cache.get(repo, digest)) return cached;
+      uint64_t generation = ctx.cache.generation(repo);
+      auto parsed = oci::Digest::parse(digest);
+      if (!parsed) return make_error(Errc::internal, "stored digest is invalid");
+      auto loaded = load(ctx, repo, oci::ManifestRef{*parsed, {}});
+      if (loaded) ctx.cache.put(repo, digest, *loaded, generation);
+      return loaded;
+    });
+    if (!found) co_return error_response(found.error());
+    entry = std::move(*found);
+  } else {
+    entry = ctx.cache.get(repo, ref.str());
+  }
   if (!entry) {
     uint64_t generation = ctx.cache.generation(repo);
     auto loaded = co_await net::offload(ex, [&] { return load(ctx, repo, ref); });
