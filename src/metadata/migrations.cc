@@ -267,6 +267,35 @@ CREATE TABLE trust_policies (
 );
 )sql",
        ""},
+      // 5: reserved for the garbage-collection change (another branch). This
+      // placeholder keeps the numbering contiguous until that lands; replace it
+      // with that migration when merging (no released database has run it).
+      {"SELECT 1;", ""},
+      // 6: the registry policy: uploaded policy versions (files as JSON), approved
+      // base images and the history of digests each base tag was approved at.
+      {R"sql(
+CREATE TABLE policy_versions (
+  version BIGINT PRIMARY KEY,
+  files TEXT NOT NULL,
+  author TEXT NOT NULL,
+  comment TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE approved_bases (
+  name TEXT PRIMARY KEY,
+  repository TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE approved_base_digests (
+  base TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  diff_ids TEXT NOT NULL,
+  approved_at BIGINT NOT NULL,
+  PRIMARY KEY (base, digest)
+);
+)sql",
+       ""},
   };
   return kMigrations;
 }
