@@ -26,6 +26,7 @@ namespace portcullis::api {
 class AccessControl;
 class AuditRecorder;
 class SignatureGate;
+class PolicyGate;
 
 struct Options {
   std::size_t max_manifest_bytes = 4 * 1024 * 1024;  // larger manifest PUTs get 413 SIZE_INVALID
@@ -50,6 +51,11 @@ struct Context {
   // signature trust policies.
   auth::AccessService* security = nullptr;
   SignatureGate* signatures = nullptr;
+  // The registry policy (policy/): pulls, pushes and blobs are gated when
+  // `security` has policy rules. policy_admin manages policy versions and
+  // approved bases (/api/v1/policy/…), with or without authentication.
+  PolicyGate* policy = nullptr;
+  auth::Admin* policy_admin = nullptr;
 };
 
 // Decoded query parameters (last value wins).

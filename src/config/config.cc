@@ -122,6 +122,14 @@ const std::vector<Key>& table() {
          PC_INT(upload_max_age_hours, 0, 87600)},
         {{"uploads.purge_interval_minutes", "", "How often to look for abandoned upload sessions."},
          PC_INT(upload_purge_interval_minutes, 1, 10080)},
+        {{"policy.directory", "",
+          "Directory of registry policy files (*.yaml, *.yml; docs/policy.md). When set, its "
+          "files become the active policy version at start and whenever they change; an invalid "
+          "set is logged and the previous version stays active. Empty: policies are uploaded "
+          "through the API or `portcullis policy push`."},
+         [](Config& c, const std::string& v) { c.policy_directory = v; }},
+        {{"policy.reload_interval_seconds", "", "How often the policy directory is checked for changes."},
+         PC_INT(policy_reload_interval_seconds, 1, 86400)},
         {{"tls.certificate", "",
           "PEM certificate chain; with tls.key, serve HTTPS only. Re-read on SIGHUP."},
          [](Config& c, const std::string& v) { c.tls_certificate = v; }},

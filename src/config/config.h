@@ -50,6 +50,8 @@ struct Config {
   bool audit_pulls = true;
   int upload_max_age_hours = 168;        // abandoned upload sessions older than this are purged; 0: never
   int upload_purge_interval_minutes = 60;
+  std::string policy_directory;  // registry policy files; "" = managed through the API/CLI only
+  int policy_reload_interval_seconds = 10;
 
   std::string effective_token_key_file() const;
 

@@ -69,6 +69,7 @@ void ScanQueue::enqueue(const std::string& digest) {
     queue_.push_back(digest);
   }
   (void)results_.put_scan({digest, "queued", "", "", "", "", clock_.unix_seconds()});
+  generation_.fetch_add(1, std::memory_order_release);
   cv_.notify_one();
 }
 
@@ -129,6 +130,7 @@ std::size_t ScanQueue::rematch_stale() {
     (*record)->data_version = version;
     (*record)->updated_at = clock_.unix_seconds();
     if (results_.put_scan(**record)) ++n;
+    generation_.fetch_add(1, std::memory_order_release);
   }
   std::lock_guard lock(mu_);
   rematches_ += n;
@@ -182,6 +184,7 @@ Result<metadata::ScanRecord> ScanQueue::scan_now(const std::string& digest_text)
   auto digest = oci::Digest::parse(digest_text);
   if (!digest) return digest.error();
   (void)results_.put_scan(record);
+  generation_.fetch_add(1, std::memory_order_release);
   auto inv = inventory_of(*digest, 0);
   record.updated_at = clock_.unix_seconds();
   if (!inv) {
@@ -195,6 +198,7 @@ Result<metadata::ScanRecord> ScanQueue::scan_now(const std::string& digest_text)
     record.status = "done";
   }
   auto stored = results_.put_scan(record);
+  generation_.fetch_add(1, std::memory_order_release);
   if (!stored) return stored.error();
   return record;
 }
