@@ -168,7 +168,8 @@ std::optional<std::vector<KeyPattern>> key_patterns(Validator& v, const YAML::No
 
 std::optional<VulnerabilityRequirement> vulnerabilities(Validator& v, const YAML::Node& n,
                                                         const std::string& field, bool& ok) {
-  if (!v.check_map(n, field, {"severityThreshold", "cvssThreshold", "fixableOnly", "exceptions"})) {
+  if (!v.check_map(n, field, {"severityThreshold", "cvssThreshold", "fixableOnly",
+                              "unknownSeverity", "exceptions"})) {
     ok = false;
     return std::nullopt;
   }
@@ -201,6 +202,21 @@ std::optional<VulnerabilityRequirement> vulnerabilities(Validator& v, const YAML
   if (!n["severityThreshold"] && !n["cvssThreshold"]) {
     v.error(n, field, "needs severityThreshold, cvssThreshold or both");
     ok = false;
+  }
+  if (auto u = n["unknownSeverity"]) {
+    auto text = v.string(u, field + ".unknownSeverity");
+    if (text && *text == "ignore") {
+      req.unknown_severity.reset();
+    } else if (text && parse_severity(*text)) {
+      req.unknown_severity = parse_severity(*text);
+    } else {
+      if (text) {
+        v.error(u, field + ".unknownSeverity",
+                fmt::format("must be one of negligible, low, medium, high, critical or ignore "
+                            "(got \"{}\")", *text));
+      }
+      ok = false;
+    }
   }
   if (auto f = n["fixableOnly"]) {
     auto b = v.boolean(f, field + ".fixableOnly");

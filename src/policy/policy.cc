@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <ctime>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -78,11 +79,15 @@ Check check_vulnerabilities(const Rule& rule, const VulnerabilityRequirement& re
   Check c = check_scan_state("vulnerabilities", rule, facts.scan, &done);
   if (!done) return c;
   std::vector<std::string> failing;
+  std::set<std::string> packages;
   std::size_t excepted = 0;
   for (const auto& f : facts.scan.findings) {
     if (req.fixable_only && f.fixed_version.empty()) continue;
     bool over = false;
-    if (req.severity_threshold && severity_rank(f.severity) >= *req.severity_threshold) over = true;
+    int rank = severity_rank(f.severity);
+    bool unknown = rank < 0 && f.severity != "none";
+    if (unknown) rank = req.unknown_severity.value_or(-1);
+    if (req.severity_threshold && rank >= 0 && rank >= *req.severity_threshold) over = true;
     if (req.cvss_threshold && f.cvss >= 0 && f.cvss >= *req.cvss_threshold) over = true;
     if (!over) continue;
     if (const auto* e = exception_for(req, f)) {
@@ -92,7 +97,9 @@ Check check_vulnerabilities(const Rule& rule, const VulnerabilityRequirement& re
         continue;
       }
     }
+    packages.insert(f.package.substr(0, f.package.find('@')));
     std::string item = fmt::format("{} ({}", f.id, f.severity);
+    if (unknown && req.unknown_severity) item += ", counted as " + std::string(severity_name(rank));
     if (f.cvss >= 0) item += fmt::format(", CVSS {:.1f}", f.cvss);
     item += fmt::format(") in {}", f.package);
     if (!f.fixed_version.empty()) item += " fixed in " + f.fixed_version;
@@ -117,8 +124,10 @@ Check check_vulnerabilities(const Rule& rule, const VulnerabilityRequirement& re
   std::size_t total = failing.size();
   constexpr std::size_t kShown = 5;
   if (failing.size() > kShown) failing.resize(kShown);
-  c.reason = fmt::format("{} {}finding(s) at or above {}: {}{}", total,
-                         req.fixable_only ? "fixable " : "", threshold, join(failing, ", "),
+  std::vector<std::string> names(packages.begin(), packages.end());
+  c.reason = fmt::format("{} {}finding(s) at or above {} in {}: {}{}", total,
+                         req.fixable_only ? "fixable " : "", threshold, join(names, ", "),
+                         join(failing, ", "),
                          total > kShown ? fmt::format(", and {} more", total - kShown) : "");
   return c;
 }

@@ -30,9 +30,9 @@ namespace portcullis::policy {
 enum class Mode { enforce, warn, off };
 std::string_view mode_name(Mode m);
 
-// Severity ranks, lowest first. "unknown" ranks below everything: a finding
-// of unknown severity never exceeds a severity threshold (a CVSS threshold
-// still counts it when it has a score).
+// Severity ranks, lowest first: negligible 0 … critical 4. "unknown" (and
+// anything unrecognised) is -1; how such findings count is the
+// requirement's unknown_severity. "none" (CVSS 0.0) never counts.
 int severity_rank(std::string_view severity);  // -1 for unknown / unrecognised
 std::optional<int> parse_severity(std::string_view s);  // only the five named levels
 std::string_view severity_name(int rank);
@@ -48,6 +48,11 @@ struct VulnerabilityRequirement {
   std::optional<int> severity_threshold;  // findings at or above this rank fail
   std::optional<double> cvss_threshold;   // findings with a CVSS score at or above fail
   bool fixable_only = false;              // only findings with a known fixed version count
+  // The rank a finding of unknown severity counts as against
+  // severity_threshold (advisory data without severities, such as Debian's
+  // changelog-derived data); nullopt: such findings never reach it. Default:
+  // critical, so unknown severities fail closed.
+  std::optional<int> unknown_severity = 4;
   std::vector<VulnerabilityException> exceptions;
 };
 

@@ -47,16 +47,34 @@ TEST(PolicyEvaluate, HighFindingDeniesUnderHighThreshold) {
   EXPECT_FALSE(d.allowed);
   EXPECT_FALSE(d.quarantined);
   EXPECT_THAT(d.message, HasSubstr("policy rule 'no-high': vulnerabilities: 1 finding(s) at or "
-                                   "above severity high: CVE-1 (high) in openssl@3.0.11-1 fixed in 3.0.13-1"));
+                                   "above severity high in openssl: CVE-1 (high) in openssl@3.0.11-1 fixed in 3.0.13-1"));
   ASSERT_EQ(d.rules.size(), 1u);
   EXPECT_FALSE(d.rules[0].passed);
 }
 
 TEST(PolicyEvaluate, MediumFindingPassesHighThreshold) {
-  auto d = evaluate(policy_of(kHigh), scanned({finding("CVE-1", "medium"), finding("CVE-2", "unknown")}),
+  auto d = evaluate(policy_of(kHigh), scanned({finding("CVE-1", "medium"), finding("CVE-2", "none")}),
                     Phase::pull);
   EXPECT_TRUE(d.allowed);
   EXPECT_TRUE(d.rules[0].passed);
+}
+
+TEST(PolicyEvaluate, UnknownSeverityFailsClosedByDefault) {
+  auto d = evaluate(policy_of(kHigh), scanned({finding("CVE-2", "unknown", "1.1")}), Phase::pull);
+  EXPECT_FALSE(d.allowed);
+  EXPECT_THAT(d.message, HasSubstr("CVE-2 (unknown, counted as critical)"));
+}
+
+TEST(PolicyEvaluate, UnknownSeverityCanBeRatedOrIgnored) {
+  auto rated = policy_of("rules:\n  - name: a\n    repositories: ['*']\n    vulnerabilities:\n"
+                         "      severityThreshold: high\n      unknownSeverity: medium\n");
+  EXPECT_TRUE(evaluate(rated, scanned({finding("CVE-2", "unknown")}), Phase::pull).allowed);
+  auto strict = policy_of("rules:\n  - name: a\n    repositories: ['*']\n    vulnerabilities:\n"
+                          "      severityThreshold: low\n      unknownSeverity: medium\n");
+  EXPECT_FALSE(evaluate(strict, scanned({finding("CVE-2", "unknown")}), Phase::pull).allowed);
+  auto ignored = policy_of("rules:\n  - name: a\n    repositories: ['*']\n    vulnerabilities:\n"
+                           "      severityThreshold: negligible\n      unknownSeverity: ignore\n");
+  EXPECT_TRUE(evaluate(ignored, scanned({finding("CVE-2", "unknown")}), Phase::pull).allowed);
 }
 
 TEST(PolicyEvaluate, RepositoriesOutsideTheRuleAreNotGated) {

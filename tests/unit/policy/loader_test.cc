@@ -128,6 +128,13 @@ TEST(PolicyLoader, BadCvssThreshold) {
                "to 10.0 (got \"11\")");
 }
 
+TEST(PolicyLoader, BadUnknownSeverity) {
+  EXPECT_EQ(only_error("rules:\n  - name: a\n    repositories: ['*']\n    vulnerabilities:\n"
+                       "      severityThreshold: high\n      unknownSeverity: fatal\n"),
+            "p.yaml:6: rules[0] (a).vulnerabilities.unknownSeverity: must be one of negligible, "
+            "low, medium, high, critical or ignore (got \"fatal\")");
+}
+
 TEST(PolicyLoader, VulnerabilitiesNeedAThreshold) {
   auto e = only_error("rules:\n  - name: a\n    repositories: ['*']\n    vulnerabilities:\n"
                       "      fixableOnly: true\n");
