@@ -70,7 +70,10 @@ void ScanQueue::enqueue(const std::string& digest) {
   }
   (void)results_.put_scan({digest, "queued", "", "", "", "", clock_.unix_seconds()});
   generation_.fetch_add(1, std::memory_order_release);
-  cv_.notify_one();
+  // notify_all: the advisory watcher waits on the same condition variable,
+  // and a notify_one that woke it instead of a worker would leave the digest
+  // queued until the next push.
+  cv_.notify_all();
 }
 
 QueueStats ScanQueue::stats() const {
