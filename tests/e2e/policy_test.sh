@@ -39,7 +39,8 @@ until_ok() { local t=$1; shift; local i; for i in $(seq 1 $((t * 4))); do "$@" &
 status_is() { [ "$(get "$2" "$3")" = "$1" ]; }
 body_has() { grep -q -- "$1" "$WORK/body"; }
 scan_done() { # scan_done REPO DIGEST -> the vulnerability report in $WORK/report
-  [ "$(curl -s -o "$WORK/report" -w '%{http_code}' "http://$REG/api/v1/repositories/$1/manifests/$2/vulnerabilities")" = 200 ]
+  SCAN_CODE=$(curl -s -o "$WORK/report" -w '%{http_code}' "http://$REG/api/v1/repositories/$1/manifests/$2/vulnerabilities")
+  [ "$SCAN_CODE" = 200 ]
 }
 pc() { "$BIN" "$@" --data "$WORK/data" --config "$WORK/cfg.yaml"; }
 versions() { pc policy versions | wc -l; }
@@ -69,7 +70,7 @@ pass "the policy directory becomes version 1 at start"
 # ------------------------------------------------------------------ vulnerabilities
 push debian-extra vuln/app:v1
 DX=$(digest_of vuln/app v1)
-until_ok 120 scan_done vuln/app "$DX" || fail "scan of debian-extra did not finish"
+until_ok 120 scan_done vuln/app "$DX" || fail "scan of debian-extra did not finish: $SCAN_CODE $(head -c 300 "$WORK/report")"
 until_ok 10 status_is 403 vuln/app v1 || fail "old openssl served under a high threshold: $(cat "$WORK/body")"
 body_has '"DENIED"' && body_has "policy rule 'no-high': vulnerabilities:" && body_has 'fixed in' || fail "denial body: $(cat "$WORK/body")"
 # Debian's (changelog-derived) data carries no severities: unknown counts as critical by default.
@@ -240,5 +241,24 @@ pc audit list --action policy.put -n 50 | grep -q 'from directory' || fail "poli
 pc audit list --action base.digest -n 50 | grep -q "$BASE" || fail "base digest history not audited"
 pc audit verify >/dev/null || fail "audit chain broken"
 pass "decisions (with policy version, access generation and advisory data version), versions and base digests are audited"
+
+# ------------------------------------------------------------------ with authentication
+pc_stop
+printf 'auth:\n  enabled: true\n  admin_password: policy-admin-pw\n' >>"$WORK/cfg.yaml"
+pc_start "$BIN" "$WORK/data" --config "$WORK/cfg.yaml"
+REG=$PC_ADDR
+code=$(curl -s -o "$WORK/out" -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
+  --data "$(jq -n --rawfile a "$WORK/good.yaml" '{files: {"x.yaml": $a}}')" "http://$REG/api/v1/policy")
+[ "$code" = 401 ] || fail "anonymous policy upload: $code $(cat "$WORK/out")"
+curl -s -u admin:policy-admin-pw "http://$REG/api/v1/policy" | jq -e '.version >= 3 and (.files | length) >= 3' >/dev/null ||
+  fail "admin cannot read the active policy"
+code=$(curl -s -o "$WORK/out" -w '%{http_code}' -u admin:policy-admin-pw -X POST \
+  -d '{"repository":"vuln/app","reference":"v1"}' "http://$REG/api/v1/policy/evaluate")
+[ "$code" = 200 ] && jq -e '.allowed == false and (.rules[0].rule == "no-high")' "$WORK/out" >/dev/null || fail "evaluate as admin: $code $(cat "$WORK/out")"
+code=$(curl -s -o "$WORK/out" -w '%{http_code}' -X POST -d '{"repository":"vuln/app","reference":"v1"}' "http://$REG/api/v1/policy/evaluate")
+[ "$code" = 401 ] || [ "$code" = 403 ] || fail "anonymous evaluate of a private repository: $code"
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' -u admin:policy-admin-pw -H "Accept: $ACCEPT" "http://$REG/v2/vuln/app/manifests/v1")
+[ "$code" = 403 ] && body_has 'no-high' || fail "a denied image was served to an administrator: $code"
+pass "with authentication: the policy API needs an administrator, evaluate needs pull access, denials apply to administrators too"
 
 echo "policy e2e: $passed checks passed"
