@@ -1,8 +1,8 @@
 #include "api/policy_gate.h"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include "oci/digest.h"
 #include "oci/manifest.h"
@@ -122,10 +122,14 @@ policy::ScanFacts scan_facts(metadata::MetadataStore& meta, std::string_view dig
 
 std::string scan_version(const policy::ScanFacts& s) {
   switch (s.state) {
-    case policy::ScanState::done: return "advisory data " + s.data_version;
-    case policy::ScanState::pending: return "scan pending";
-    case policy::ScanState::failed: return "scan failed";
-    case policy::ScanState::missing: return "not scanned";
+    case policy::ScanState::done:
+      return "advisory data " + s.data_version;
+    case policy::ScanState::pending:
+      return "scan pending";
+    case policy::ScanState::failed:
+      return "scan failed";
+    case policy::ScanState::missing:
+      return "not scanned";
   }
   return "";
 }
@@ -135,7 +139,11 @@ std::string scan_version(const policy::ScanFacts& s) {
 PolicyGate::PolicyGate(storage::BlobStore& blobs, metadata::MetadataStore& meta,
                        ManifestCache& cache, SignatureGate& signatures, const Clock& clock,
                        scanner::ScanQueue* scans)
-    : blobs_(blobs), meta_(meta), cache_(cache), signatures_(signatures), clock_(clock),
+    : blobs_(blobs),
+      meta_(meta),
+      cache_(cache),
+      signatures_(signatures),
+      clock_(clock),
       scans_(scans) {}
 
 PolicyGate::Key PolicyGate::current_key(std::string_view repo,
@@ -249,8 +257,7 @@ PolicyVerdict PolicyGate::evaluate_push(std::string_view repo, std::string_view 
                         policy::Phase::push);
 }
 
-std::optional<std::string> PolicyGate::blob_refusal(std::string_view repo,
-                                                    std::string_view digest,
+std::optional<std::string> PolicyGate::blob_refusal(std::string_view repo, std::string_view digest,
                                                     const auth::AccessSnapshot& snapshot) {
   Key key = current_key(repo, snapshot);
   std::string k = key_of(repo, digest);
@@ -272,15 +279,15 @@ std::optional<std::string> PolicyGate::blob_refusal(std::string_view repo,
     for (const auto& m : *users) {
       auto v = lookup(repo, m, snapshot);
       if (!v) v = evaluate(repo, m, snapshot, policy::Phase::pull);
-      if (v->decision.valid_until &&
-          (valid_until == 0 || v->decision.valid_until < valid_until)) {
+      if (v->decision.valid_until && (valid_until == 0 || v->decision.valid_until < valid_until)) {
         valid_until = v->decision.valid_until;
       }
       if (v->decision.allowed) {
         all_refused = false;
         break;
       }
-      if (!refusal) refusal = fmt::format("blob belongs to refused image {}: {}", m, v->decision.message);
+      if (!refusal)
+        refusal = fmt::format("blob belongs to refused image {}: {}", m, v->decision.message);
     }
     if (!all_refused) refusal.reset();
   }
@@ -325,7 +332,8 @@ bool PolicyGate::track_bases(const auth::AccessSnapshot& snapshot, std::string_v
     e.digest = **current;
     e.result = "success";
     e.detail = fmt::format("base={} layers={}", b.name, c.diff_ids.size());
-    auto added = meta_.add_base_digest({b.name, **current, json::serialize(ids), clock_.unix_seconds()}, e);
+    auto added =
+        meta_.add_base_digest({b.name, **current, json::serialize(ids), clock_.unix_seconds()}, e);
     if (!added) {
       spdlog::warn("policy: recording base {} digest {}: {}", b.name, **current,
                    added.error().message);

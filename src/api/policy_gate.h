@@ -111,7 +111,7 @@ class PolicyGate {
   const Clock& clock_;
   scanner::ScanQueue* scans_;
   std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;     // repo '\0' digest; guarded by mu_
+  std::unordered_map<std::string, Entry> entries_;            // repo '\0' digest; guarded by mu_
   std::unordered_map<std::string, BlobEntry> blobs_refused_;  // repo '\0' digest; guarded by mu_
 };
 

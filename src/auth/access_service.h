@@ -36,9 +36,9 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "metadata/metadata.h"
-#include "trust/policy.h"
 #include "policy/lineage.h"
 #include "policy/policy.h"
+#include "trust/policy.h"
 
 namespace portcullis::auth {
 

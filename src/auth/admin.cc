@@ -388,7 +388,8 @@ Result<int64_t> Admin::put_policy(const Actor& actor, const std::vector<policy::
     if (!policy::valid_file_name(f.name)) {
       return make_error(Errc::invalid_request,
                         fmt::format("{}: policy file names are [A-Za-z0-9._-] ending in .yaml or "
-                                    ".yml", f.name));
+                                    ".yml",
+                                    f.name));
     }
   }
   auto loaded = policy::load_policy(files);
@@ -400,7 +401,8 @@ Result<int64_t> Admin::put_policy(const Actor& actor, const std::vector<policy::
     }
     return make_error(Errc::invalid_request, all);
   }
-  if (comment.size() > 1024) return make_error(Errc::invalid_request, "comment longer than 1024 characters");
+  if (comment.size() > 1024)
+    return make_error(Errc::invalid_request, "comment longer than 1024 characters");
   metadata::PolicyVersionRecord rec;
   rec.files_json = policy::encode_files(files);
   rec.author = actor.identity.name;
@@ -438,7 +440,8 @@ Result<void> Admin::put_approved_base(const Actor& actor, std::string_view name,
   if (!oci::valid_repository_name(repository)) {
     return make_error(Errc::name_invalid, fmt::format("invalid repository name: {}", repository));
   }
-  if (!oci::valid_tag(tag)) return make_error(Errc::tag_invalid, fmt::format("invalid tag: {}", tag));
+  if (!oci::valid_tag(tag))
+    return make_error(Errc::tag_invalid, fmt::format("invalid tag: {}", tag));
   metadata::ApprovedBaseRecord rec{std::string(name), std::string(repository), std::string(tag),
                                    access_.clock().unix_seconds()};
   auto r = access_.store().put_approved_base(

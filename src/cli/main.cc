@@ -6,10 +6,10 @@
 #include <spdlog/spdlog.h>
 
 #include "base/log.h"
-#include "cli/policy_commands.h"
 #include "cli/admin_commands.h"
 #include "cli/key_commands.h"
 #include "cli/maintenance_commands.h"
+#include "cli/policy_commands.h"
 #include "cli/scan_commands.h"
 #include "cli/sign_commands.h"
 #include "config/config.h"

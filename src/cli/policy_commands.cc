@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include <boost/json.hpp>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include "auth/access_service.h"
 #include "auth/admin.h"
@@ -90,8 +90,8 @@ int versions(const PolicyCommands::Flags& f) {
   auto list = l->admin->list_policy_versions(l->actor, 1000);
   if (!list) return fail(list.error().message);
   for (const auto& v : *list) {
-    std::printf("%-6lld %s  %-12s %s\n", static_cast<long long>(v.version), when(v.created_at).c_str(),
-                v.author.c_str(), v.comment.c_str());
+    std::printf("%-6lld %s  %-12s %s\n", static_cast<long long>(v.version),
+                when(v.created_at).c_str(), v.author.c_str(), v.comment.c_str());
   }
   return 0;
 }
@@ -117,7 +117,8 @@ int show(const PolicyCommands::Flags& f) {
 
 int base_add(const PolicyCommands::Flags& f) {
   auto colon = f.reference.rfind(':');
-  if (colon == std::string::npos || colon == 0 || f.reference.find('/', colon) != std::string::npos) {
+  if (colon == std::string::npos || colon == 0 ||
+      f.reference.find('/', colon) != std::string::npos) {
     return fail("the base is REPOSITORY:TAG in this registry, e.g. base/debian:12");
   }
   auto l = open_local(f);
@@ -140,7 +141,8 @@ int base_list(const PolicyCommands::Flags& f) {
   for (const auto& b : *bases) {
     std::printf("%s  %s:%s\n", b.name.c_str(), b.repository.c_str(), b.tag.c_str());
     for (const auto& h : *history) {
-      if (h.base == b.name) std::printf("    %s  approved %s\n", h.digest.c_str(), when(h.approved_at).c_str());
+      if (h.base == b.name)
+        std::printf("    %s  approved %s\n", h.digest.c_str(), when(h.approved_at).c_str());
     }
   }
   return 0;
@@ -188,7 +190,8 @@ Result<net::ClientResponse> call(const PolicyCommands::Flags& f, const std::stri
     const char* pass = std::getenv("PORTCULLIS_PASSWORD");
     if (user && *user && pass) creds = std::string(user) + ":" + pass;
   }
-  if (!creds.empty()) req.headers.push_back({"Authorization", "Basic " + trust::detail::base64_encode(creds)});
+  if (!creds.empty())
+    req.headers.push_back({"Authorization", "Basic " + trust::detail::base64_encode(creds)});
   return client.send(req);
 }
 
@@ -197,7 +200,8 @@ std::string error_text(const net::ClientResponse& r) {
   boost::system::error_code ec;
   auto v = json::parse(r.body, ec);
   if (!ec && v.is_object()) {
-    if (auto* errs = v.as_object().if_contains("errors"); errs && errs->is_array() && !errs->as_array().empty()) {
+    if (auto* errs = v.as_object().if_contains("errors");
+        errs && errs->is_array() && !errs->as_array().empty()) {
       const auto& e = errs->as_array()[0];
       if (e.is_object()) {
         if (auto* m = e.as_object().if_contains("message"); m && m->is_string()) {
@@ -234,7 +238,8 @@ int check(const PolicyCommands::Flags& f) {
     auto v = json::parse(r->body, ec);
     if (ec || !v.is_object()) return fail("unexpected answer: " + r->body.substr(0, 200));
     const auto& o = v.as_object();
-    std::string outcome = flag(o, "allowed") ? "ALLOWED" : (flag(o, "quarantined") ? "QUARANTINED" : "DENIED");
+    std::string outcome =
+        flag(o, "allowed") ? "ALLOWED" : (flag(o, "quarantined") ? "QUARANTINED" : "DENIED");
     std::printf("%s %s@%s\n", outcome.c_str(), ref->str().c_str(), str(o, "digest").c_str());
     if (auto* l = o.if_contains("lineage"); l && l->is_object()) {
       std::printf("  base: %s\n", str(l->as_object(), "message").c_str());
@@ -296,12 +301,13 @@ int test(const PolicyCommands::Flags& f) {
                 str(c, "digest").c_str(), before.c_str(), after.c_str(),
                 str(c, "reason").empty() ? "every rule passes" : str(c, "reason").c_str());
   }
-  std::printf("%lld image(s) evaluated against active version %lld and the candidate: %zu change(s), "
-              "%zu newly refused; allowed %lld -> %lld\n",
-              static_cast<long long>(o.at("images").to_number<int64_t>()),
-              static_cast<long long>(o.at("active_version").to_number<int64_t>()), changes.size(),
-              newly_denied, static_cast<long long>(o.at("allowed_before").to_number<int64_t>()),
-              static_cast<long long>(o.at("allowed_after").to_number<int64_t>()));
+  std::printf(
+      "%lld image(s) evaluated against active version %lld and the candidate: %zu change(s), "
+      "%zu newly refused; allowed %lld -> %lld\n",
+      static_cast<long long>(o.at("images").to_number<int64_t>()),
+      static_cast<long long>(o.at("active_version").to_number<int64_t>()), changes.size(),
+      newly_denied, static_cast<long long>(o.at("allowed_before").to_number<int64_t>()),
+      static_cast<long long>(o.at("allowed_after").to_number<int64_t>()));
   return 0;
 }
 
@@ -309,8 +315,9 @@ int test(const PolicyCommands::Flags& f) {
 
 PolicyCommands::PolicyCommands(CLI::App& app) {
   auto* group = app.add_subcommand(
-      "policy", "The registry policy: validate, push and dry-run policy files, approved base "
-                "images, and the decision for an image (docs/policy.md)");
+      "policy",
+      "The registry policy: validate, push and dry-run policy files, approved base "
+      "images, and the decision for an image (docs/policy.md)");
   group->require_subcommand(1);
   auto db = [&](CLI::App* c) {
     c->add_option("--config", f_.config_file, "YAML configuration file")->check(CLI::ExistingFile);
@@ -325,13 +332,16 @@ PolicyCommands::PolicyCommands(CLI::App& app) {
     c->add_flag("--json", f_.json, "Print the server's JSON answer");
   };
   validate_ = group->add_subcommand(
-      "validate", "Check the policy files in DIR; every problem as file:line: field: message (exit 1)");
+      "validate",
+      "Check the policy files in DIR; every problem as file:line: field: message (exit 1)");
   validate_->add_option("dir", f_.dir, "Policy directory")->required();
   push_ = group->add_subcommand(
-      "push", "Store the policy files in DIR as the next policy version (on the metadata "
-              "database, as the local operator); an invalid set changes nothing");
+      "push",
+      "Store the policy files in DIR as the next policy version (on the metadata "
+      "database, as the local operator); an invalid set changes nothing");
   push_->add_option("dir", f_.dir, "Policy directory")->required();
-  push_->add_option("--comment", f_.comment, "Why this version (kept with it and in the audit log)");
+  push_->add_option("--comment", f_.comment,
+                    "Why this version (kept with it and in the audit log)");
   db(push_);
   versions_ = group->add_subcommand("versions", "List stored policy versions, newest first");
   db(versions_);
@@ -341,8 +351,9 @@ PolicyCommands::PolicyCommands(CLI::App& app) {
   auto* base = group->add_subcommand("base", "Approved base images (baseImages requirements)");
   base->require_subcommand(1);
   base_add_ = base->add_subcommand(
-      "add", "Approve REPOSITORY:TAG of this registry as base NAME (replaces NAME's tag; every "
-             "digest the tag points at while approved stays approved)");
+      "add",
+      "Approve REPOSITORY:TAG of this registry as base NAME (replaces NAME's tag; every "
+      "digest the tag points at while approved stays approved)");
   base_add_->add_option("name", f_.name, "Base name, used in baseImages.allowed")->required();
   base_add_->add_option("reference", f_.reference, "REPOSITORY:TAG")->required();
   db(base_add_);
@@ -352,16 +363,19 @@ PolicyCommands::PolicyCommands(CLI::App& app) {
   base_delete_->add_option("name", f_.name, "Base name")->required();
   db(base_delete_);
   check_ = group->add_subcommand(
-      "check", "Ask the registry for its decision on IMAGE-REF (HOST:PORT/REPO:TAG or "
-               "@sha256:…): every rule's outcome and reason. Exit 0 allowed, 1 refused");
+      "check",
+      "Ask the registry for its decision on IMAGE-REF (HOST:PORT/REPO:TAG or "
+      "@sha256:…): every rule's outcome and reason. Exit 0 allowed, 1 refused");
   check_->add_option("image", f_.reference, "Image reference")->required();
   check_->add_option("--server", f_.server, "Registry to ask (default the reference's host)");
   http(check_);
   test_ = group->add_subcommand(
-      "test", "Dry-run the candidate policy in --policy DIR against every tagged image in the "
-              "registry and list what would change (allowed -> denied) and why; changes nothing");
+      "test",
+      "Dry-run the candidate policy in --policy DIR against every tagged image in the "
+      "registry and list what would change (allowed -> denied) and why; changes nothing");
   test_->add_option("--policy", f_.dir, "Candidate policy directory")->required();
-  test_->add_option("--server", f_.server, "Registry HOST:PORT (default the configured listen address)");
+  test_->add_option("--server", f_.server,
+                    "Registry HOST:PORT (default the configured listen address)");
   db(test_);
   http(test_);
 }

@@ -288,9 +288,9 @@ struct ApprovedBaseRecord {
 };
 
 struct BaseDigestRecord {
-  std::string base;             // ApprovedBaseRecord::name
-  std::string digest;           // manifest digest the tag pointed at
-  std::string diff_ids_json;    // ["sha256:…", …] from the image config
+  std::string base;           // ApprovedBaseRecord::name
+  std::string digest;         // manifest digest the tag pointed at
+  std::string diff_ids_json;  // ["sha256:…", …] from the image config
   int64_t approved_at = 0;
 };
 

@@ -55,9 +55,9 @@ Lineage derive_lineage(const std::vector<std::string>& diff_ids,
       std::size_t best_len = best_digest ? best_digest->diff_ids.size() : 0;
       // Longest prefix wins; among equals the annotated one, then the newest.
       if (!best_digest || len > best_len ||
-          (len == best_len && (digest_hinted > best_hinted ||
-                               (digest_hinted == best_hinted &&
-                                h.approved_at >= best_digest->approved_at)))) {
+          (len == best_len &&
+           (digest_hinted > best_hinted ||
+            (digest_hinted == best_hinted && h.approved_at >= best_digest->approved_at)))) {
         best = &b;
         best_digest = &h;
         best_hinted = digest_hinted;
@@ -74,7 +74,8 @@ Lineage derive_lineage(const std::vector<std::string>& diff_ids,
     } else if (diff_ids.empty()) {
       l.message = "unknown base: the image config lists no layers";
     } else {
-      l.message = "unknown base: no approved base image's layers are a prefix of this image's layers";
+      l.message =
+          "unknown base: no approved base image's layers are a prefix of this image's layers";
     }
     return l;
   }

@@ -118,7 +118,10 @@ class Validator {
     bool ok = true;
     for (std::size_t i = 0; i < n.size(); ++i) {
       auto s = string(n[i], fmt::format("{}[{}]", field, i));
-      if (s) out.push_back(std::move(*s)); else ok = false;
+      if (s)
+        out.push_back(std::move(*s));
+      else
+        ok = false;
     }
     if (!ok) return std::nullopt;
     return out;
@@ -139,8 +142,8 @@ class Validator {
 bool valid_rule_name(const std::string& s) {
   if (s.empty() || s.size() > kMaxNameLength) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
   });
 }
 
@@ -160,7 +163,10 @@ std::optional<std::vector<KeyPattern>> key_patterns(Validator& v, const YAML::No
       continue;
     }
     auto p = v.string(kv.second, field + "." + key);
-    if (p) out.push_back({key, *p}); else ok = false;
+    if (p)
+      out.push_back({key, *p});
+    else
+      ok = false;
   }
   if (!ok) return std::nullopt;
   return out;
@@ -168,8 +174,9 @@ std::optional<std::vector<KeyPattern>> key_patterns(Validator& v, const YAML::No
 
 std::optional<VulnerabilityRequirement> vulnerabilities(Validator& v, const YAML::Node& n,
                                                         const std::string& field, bool& ok) {
-  if (!v.check_map(n, field, {"severityThreshold", "cvssThreshold", "fixableOnly",
-                              "unknownSeverity", "exceptions"})) {
+  if (!v.check_map(
+          n, field,
+          {"severityThreshold", "cvssThreshold", "fixableOnly", "unknownSeverity", "exceptions"})) {
     ok = false;
     return std::nullopt;
   }
@@ -213,14 +220,18 @@ std::optional<VulnerabilityRequirement> vulnerabilities(Validator& v, const YAML
       if (text) {
         v.error(u, field + ".unknownSeverity",
                 fmt::format("must be one of negligible, low, medium, high, critical or ignore "
-                            "(got \"{}\")", *text));
+                            "(got \"{}\")",
+                            *text));
       }
       ok = false;
     }
   }
   if (auto f = n["fixableOnly"]) {
     auto b = v.boolean(f, field + ".fixableOnly");
-    if (b) req.fixable_only = *b; else ok = false;
+    if (b)
+      req.fixable_only = *b;
+    else
+      ok = false;
   }
   if (auto ex = n["exceptions"]) {
     if (!ex.IsSequence()) {
@@ -256,9 +267,9 @@ std::optional<VulnerabilityRequirement> vulnerabilities(Validator& v, const YAML
         }
         auto at = parse_expiry(*expires);
         if (!at) {
-          v.error(e["expires"], ef + ".expires",
-                  fmt::format("must be a date YYYY-MM-DD or an RFC 3339 time (got \"{}\")",
-                              *expires));
+          v.error(
+              e["expires"], ef + ".expires",
+              fmt::format("must be a date YYYY-MM-DD or an RFC 3339 time (got \"{}\")", *expires));
           ok = false;
           continue;
         }
@@ -288,9 +299,10 @@ std::optional<Rule> rule(Validator& v, const YAML::Node& n, std::size_t index) {
   if (auto name = n["name"]) {
     auto s = v.string(name, field + ".name");
     if (s && !valid_rule_name(*s)) {
-      v.error(name, field + ".name",
-              fmt::format("must be 1-{} characters of letters, digits, '.', '_' and '-' (got \"{}\")",
-                          kMaxNameLength, *s));
+      v.error(
+          name, field + ".name",
+          fmt::format("must be 1-{} characters of letters, digits, '.', '_' and '-' (got \"{}\")",
+                      kMaxNameLength, *s));
       ok = false;
     } else if (s) {
       r.name = *s;
@@ -304,28 +316,42 @@ std::optional<Rule> rule(Validator& v, const YAML::Node& n, std::size_t index) {
   }
   if (auto repos = n["repositories"]) {
     auto list = v.strings(repos, field + ".repositories", false);
-    if (list) r.repositories = std::move(*list); else ok = false;
+    if (list)
+      r.repositories = std::move(*list);
+    else
+      ok = false;
   } else {
     v.error(n, field + ".repositories", "is required (repository patterns such as \"prod/*\")");
     ok = false;
   }
   if (auto mode = n["mode"]) {
     auto s = v.string(mode, field + ".mode");
-    if (s && *s == "enforce") r.mode = Mode::enforce;
-    else if (s && *s == "warn") r.mode = Mode::warn;
-    else if (s && *s == "off") r.mode = Mode::off;
+    if (s && *s == "enforce")
+      r.mode = Mode::enforce;
+    else if (s && *s == "warn")
+      r.mode = Mode::warn;
+    else if (s && *s == "off")
+      r.mode = Mode::off;
     else {
-      if (s) v.error(mode, field + ".mode", fmt::format("must be enforce, warn or off (got \"{}\")", *s));
+      if (s)
+        v.error(mode, field + ".mode",
+                fmt::format("must be enforce, warn or off (got \"{}\")", *s));
       ok = false;
     }
   }
   if (auto p = n["onPush"]) {
     auto b = v.boolean(p, field + ".onPush");
-    if (b) r.on_push = *b; else ok = false;
+    if (b)
+      r.on_push = *b;
+    else
+      ok = false;
   }
   if (auto q = n["quarantine"]) {
     auto b = v.boolean(q, field + ".quarantine");
-    if (b) r.quarantine = *b; else ok = false;
+    if (b)
+      r.quarantine = *b;
+    else
+      ok = false;
   }
   if (auto vn = n["vulnerabilities"]) {
     r.vulnerabilities = vulnerabilities(v, vn, field + ".vulnerabilities", ok);
@@ -336,11 +362,17 @@ std::optional<Rule> rule(Validator& v, const YAML::Node& n, std::size_t index) {
       SignatureRequirement req;
       if (auto k = s["keys"]) {
         auto list = v.strings(k, sf + ".keys", true);
-        if (list) req.keys = std::move(*list); else ok = false;
+        if (list)
+          req.keys = std::move(*list);
+        else
+          ok = false;
       }
       if (auto t = s["threshold"]) {
         auto i = v.integer(t, sf + ".threshold", 1, kMaxThreshold);
-        if (i) req.threshold = static_cast<int>(*i); else ok = false;
+        if (i)
+          req.threshold = static_cast<int>(*i);
+        else
+          ok = false;
       }
       if (!req.keys.empty() && req.threshold > static_cast<int>(req.keys.size())) {
         v.error(s["threshold"], sf + ".threshold",
@@ -361,7 +393,10 @@ std::optional<Rule> rule(Validator& v, const YAML::Node& n, std::size_t index) {
       BaseImageRequirement req;
       if (auto a = b["allowed"]) {
         auto list = v.strings(a, bf + ".allowed", true);
-        if (list) req.allowed = std::move(*list); else ok = false;
+        if (list)
+          req.allowed = std::move(*list);
+        else
+          ok = false;
       }
       r.base_images = std::move(req);
     } else {
@@ -378,7 +413,10 @@ std::optional<Rule> rule(Validator& v, const YAML::Node& n, std::size_t index) {
   }
   if (auto m = n["maxAge"]) {
     auto i = v.integer(m, field + ".maxAge", 1, kMaxAgeDays);
-    if (i) r.max_age_days = static_cast<int>(*i); else ok = false;
+    if (i)
+      r.max_age_days = static_cast<int>(*i);
+    else
+      ok = false;
   }
   if (auto s = n["scan"]) {
     std::string text = s.IsScalar() ? s.Scalar() : "";
@@ -387,8 +425,8 @@ std::optional<Rule> rule(Validator& v, const YAML::Node& n, std::size_t index) {
     } else if (text == "optional") {
       r.scan_required = false;
     } else {
-      v.error(s, field + ".scan", fmt::format("must be required or optional (got {})",
-                                              Validator::shown(s)));
+      v.error(s, field + ".scan",
+              fmt::format("must be required or optional (got {})", Validator::shown(s)));
       ok = false;
     }
   }
@@ -507,8 +545,9 @@ LoadResult load_policy(std::vector<PolicyFile> files) {
       std::string where = fmt::format("{}:{}", r->file, r->line);
       auto [it, inserted] = names.emplace(r->name, where);
       if (!inserted) {
-        v.error(rules[i]["name"], fmt::format("rules[{}].name", i),
-                fmt::format("duplicate rule name \"{}\" (first defined at {})", r->name, it->second));
+        v.error(
+            rules[i]["name"], fmt::format("rules[{}].name", i),
+            fmt::format("duplicate rule name \"{}\" (first defined at {})", r->name, it->second));
         continue;
       }
       policy.rules.push_back(std::move(*r));

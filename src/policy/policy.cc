@@ -54,7 +54,10 @@ Check check_scan_state(const std::string& requirement, const Rule& rule, const S
   Check c{requirement, false, false, ""};
   *done = false;
   switch (scan.state) {
-    case ScanState::done: *done = true; c.passed = true; return c;
+    case ScanState::done:
+      *done = true;
+      c.passed = true;
+      return c;
     case ScanState::pending:
       if (rule.quarantine) {
         c.pending = true;
@@ -67,8 +70,12 @@ Check check_scan_state(const std::string& requirement, const Rule& rule, const S
         c.reason = "scan not finished yet (quarantine off)";
       }
       return c;
-    case ScanState::failed: c.reason = "scan failed: " + scan.error; return c;
-    case ScanState::missing: c.reason = "image has not been scanned"; return c;
+    case ScanState::failed:
+      c.reason = "scan failed: " + scan.error;
+      return c;
+    case ScanState::missing:
+      c.reason = "image has not been scanned";
+      return c;
   }
   return c;
 }
@@ -106,15 +113,16 @@ Check check_vulnerabilities(const Rule& rule, const VulnerabilityRequirement& re
     failing.push_back(std::move(item));
   }
   std::string threshold;
-  if (req.severity_threshold) threshold = "severity " + std::string(severity_name(*req.severity_threshold));
+  if (req.severity_threshold)
+    threshold = "severity " + std::string(severity_name(*req.severity_threshold));
   if (req.cvss_threshold) {
     if (!threshold.empty()) threshold += " or ";
     threshold += fmt::format("CVSS {:.1f}", *req.cvss_threshold);
   }
   if (failing.empty()) {
     c.passed = true;
-    c.reason = fmt::format("no {}finding at or above {}", req.fixable_only ? "fixable " : "",
-                           threshold);
+    c.reason =
+        fmt::format("no {}finding at or above {}", req.fixable_only ? "fixable " : "", threshold);
     if (excepted) c.reason += fmt::format(" ({} covered by exceptions)", excepted);
     return c;
   }
@@ -142,8 +150,8 @@ Check check_patterns(const char* requirement, const char* what,
     if (it == have.end()) {
       problems.push_back(fmt::format("{} {} is missing", what, kp.key));
     } else if (!glob_match(kp.pattern, it->second)) {
-      problems.push_back(fmt::format("{} {}=\"{}\" does not match \"{}\"", what, kp.key,
-                                     it->second, kp.pattern));
+      problems.push_back(
+          fmt::format("{} {}=\"{}\" does not match \"{}\"", what, kp.key, it->second, kp.pattern));
     }
   }
   if (!problems.empty()) {
@@ -163,7 +171,8 @@ Check check_max_age(int days, const Facts& facts, int64_t& until) {
   }
   int64_t limit = *facts.created + int64_t{days} * kDay;
   if (facts.now >= limit) {
-    c.reason = fmt::format("created {} is more than {} days ago", format_date(*facts.created), days);
+    c.reason =
+        fmt::format("created {} is more than {} days ago", format_date(*facts.created), days);
     return c;
   }
   lower_bound_until(until, limit);
@@ -189,9 +198,12 @@ Check check_base(const BaseImageRequirement& req, const Lineage& lineage) {
 
 std::string_view mode_name(Mode m) {
   switch (m) {
-    case Mode::enforce: return "enforce";
-    case Mode::warn: return "warn";
-    case Mode::off: return "off";
+    case Mode::enforce:
+      return "enforce";
+    case Mode::warn:
+      return "warn";
+    case Mode::off:
+      return "off";
   }
   return "off";
 }
@@ -246,8 +258,8 @@ Decision evaluate(const Policy& policy, const Facts& facts, Phase phase) {
         out.checks.push_back(std::move(c));
       }
       if (rule->vulnerabilities) {
-        out.checks.push_back(check_vulnerabilities(*rule, *rule->vulnerabilities, facts,
-                                                   d.valid_until));
+        out.checks.push_back(
+            check_vulnerabilities(*rule, *rule->vulnerabilities, facts, d.valid_until));
       }
       if (rule->signatures) {
         Check c{"signatures", false, false, "signatures cannot be verified"};
@@ -319,8 +331,9 @@ Decision evaluate(const Policy& policy, const Facts& facts, Phase phase) {
 std::string summarize(const Decision& d) {
   std::string out = d.allowed ? "allowed" : (d.quarantined ? "quarantined" : "denied");
   for (const auto& r : d.rules) {
-    out += fmt::format("; {} [{}]: {}", r.rule, mode_name(r.mode),
-                       r.passed ? std::string("pass") : (r.pending ? "pending" : "fail: " + r.reason));
+    out +=
+        fmt::format("; {} [{}]: {}", r.rule, mode_name(r.mode),
+                    r.passed ? std::string("pass") : (r.pending ? "pending" : "fail: " + r.reason));
   }
   return out;
 }

@@ -33,7 +33,7 @@ std::string_view mode_name(Mode m);
 // Severity ranks, lowest first: negligible 0 … critical 4. "unknown" (and
 // anything unrecognised) is -1; how such findings count is the
 // requirement's unknown_severity. "none" (CVSS 0.0) never counts.
-int severity_rank(std::string_view severity);  // -1 for unknown / unrecognised
+int severity_rank(std::string_view severity);           // -1 for unknown / unrecognised
 std::optional<int> parse_severity(std::string_view s);  // only the five named levels
 std::string_view severity_name(int rank);
 
@@ -122,7 +122,7 @@ struct Lineage {
   std::string base_digest;  // the (possibly historic) digest whose layers are the prefix
   bool current = false;     // base_digest is what the tag points at now
   bool via_annotation = false;
-  std::string message;      // always set: "built on …" or "unknown base …"
+  std::string message;  // always set: "built on …" or "unknown base …"
 };
 
 struct SignatureOutcome {
@@ -133,7 +133,7 @@ struct SignatureOutcome {
 struct Facts {
   std::string repository;
   std::string digest;
-  bool is_index = false;  // config-derived requirements are checked on the platform images
+  bool is_index = false;      // config-derived requirements are checked on the platform images
   bool config_known = false;  // labels/created/diff_ids read from the image config
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;
@@ -169,7 +169,7 @@ struct RuleOutcome {
 
 struct Decision {
   bool allowed = true;
-  bool quarantined = false;  // refused only because an enforce rule waits for the scan
+  bool quarantined = false;        // refused only because an enforce rule waits for the scan
   std::vector<RuleOutcome> rules;  // every applicable rule, in policy order
   std::string message;             // client-safe reason when refused, or the warnings
   // The decision may change by the clock alone at this time (an exception

@@ -15,11 +15,13 @@ std::string encode_files(const std::vector<PolicyFile>& files) {
 Result<std::vector<PolicyFile>> decode_files(std::string_view json) {
   boost::system::error_code ec;
   auto v = boost::json::parse(json, ec);
-  if (ec || !v.is_object()) return make_error(Errc::invalid_request, "policy files must be a JSON object");
+  if (ec || !v.is_object())
+    return make_error(Errc::invalid_request, "policy files must be a JSON object");
   std::vector<PolicyFile> out;
   for (const auto& [k, val] : v.as_object()) {
     if (!val.is_string()) {
-      return make_error(Errc::invalid_request, "policy file " + std::string(k) + " is not a string");
+      return make_error(Errc::invalid_request,
+                        "policy file " + std::string(k) + " is not a string");
     }
     out.push_back({std::string(k), std::string(val.as_string())});
   }
@@ -30,8 +32,8 @@ bool valid_file_name(std::string_view name) {
   if (name.empty() || name.size() > 128 || name.front() == '.') return false;
   if (!name.ends_with(".yaml") && !name.ends_with(".yml")) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
   });
 }
 

@@ -37,15 +37,19 @@ Result<std::vector<policy::PolicyFile>> read_policy_directory(const std::string&
     ss << in.rdbuf();
     out.push_back({name, ss.str()});
   }
-  std::sort(out.begin(), out.end(),
-            [](const policy::PolicyFile& a, const policy::PolicyFile& b) { return a.name < b.name; });
+  std::sort(out.begin(), out.end(), [](const policy::PolicyFile& a, const policy::PolicyFile& b) {
+    return a.name < b.name;
+  });
   return out;
 }
 
 PolicyDirectoryWatcher::PolicyDirectoryWatcher(std::string dir, std::chrono::seconds interval,
                                                auth::Admin& admin, auth::AccessService& access,
                                                std::function<void()> tick)
-    : dir_(std::move(dir)), interval_(interval), admin_(admin), access_(access),
+    : dir_(std::move(dir)),
+      interval_(interval),
+      admin_(admin),
+      access_(access),
       tick_(std::move(tick)) {}
 
 PolicyDirectoryWatcher::~PolicyDirectoryWatcher() {

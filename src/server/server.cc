@@ -20,12 +20,12 @@
 #include "auth/access_service.h"
 #include "auth/admin.h"
 #include "auth/token_service.h"
-#include "maintenance/upload_purge.h"
 #include "base/log.h"
+#include "maintenance/upload_purge.h"
 #include "net/server.h"
-#include "server/policy_directory.h"
 #include "scanner/advisories/database.h"
 #include "scanner/scan_queue.h"
+#include "server/policy_directory.h"
 #include "storage/filesystem_store.h"
 
 namespace portcullis::server {

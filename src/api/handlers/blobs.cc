@@ -6,8 +6,8 @@
 
 #include "api/audit_recorder.h"
 #include "api/handlers/handlers.h"
-#include "api/policy_gate.h"
 #include "api/handlers/util.h"
+#include "api/policy_gate.h"
 #include "auth/access_service.h"
 #include "oci/digest.h"
 

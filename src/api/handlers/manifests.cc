@@ -9,10 +9,10 @@
 #include "api/policy_gate.h"
 #include "api/signature_gate.h"
 #include "auth/access_service.h"
+#include "auth/immutable_tags.h"
 #include "oci/manifest.h"
 #include "oci/media_types.h"
 #include "oci/names.h"
-#include "auth/immutable_tags.h"
 #include "scanner/scan_queue.h"
 
 namespace portcullis::api {

@@ -14,12 +14,12 @@
 // anyone when authentication is off, as for the rest of /api/v1/).
 #include <array>
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
+#include "api/audit_recorder.h"
 #include "api/handlers/handlers.h"
 #include "api/handlers/util.h"
-#include "api/audit_recorder.h"
 #include "api/policy_gate.h"
 #include "auth/admin.h"
 #include "oci/manifest.h"
@@ -90,7 +90,9 @@ Result<std::vector<policy::PolicyFile>> files_of(const json::object& o) {
   }
   std::vector<policy::PolicyFile> out;
   for (const auto& [name, text] : f->as_object()) {
-    if (!text.is_string()) return bad(fmt::format("files[\"{}\"] must be a string", std::string_view(name).substr(0, 64)));
+    if (!text.is_string())
+      return bad(
+          fmt::format("files[\"{}\"] must be a string", std::string_view(name).substr(0, 64)));
     out.push_back({std::string(name), std::string(text.as_string())});
   }
   return out;
@@ -138,8 +140,9 @@ auth::Actor actor_of(const Principal& who) {
 
 std::optional<net::Response> require_basic(const Principal& who) {
   if (who.token) {
-    auto r = error_response(make_error(
-        Errc::unauthorized, "the policy administration API takes Basic credentials, not registry tokens"));
+    auto r = error_response(
+        make_error(Errc::unauthorized,
+                   "the policy administration API takes Basic credentials, not registry tokens"));
     r.header("WWW-Authenticate", "Basic realm=\"portcullis\"");
     return r;
   }
@@ -198,7 +201,8 @@ net::Task<net::Response> evaluate(Context& ctx, net::Exchange& ex, const Princip
       e.repository = *repo;
       e.reference = *reference;
       e.digest = digest;
-      e.result = v.decision.allowed ? "success" : (v.decision.quarantined ? "quarantined" : "denied");
+      e.result =
+          v.decision.allowed ? "success" : (v.decision.quarantined ? "quarantined" : "denied");
       e.detail = policy::summarize(v.decision) + " (" + v.inputs + ")";
       ctx.audit->record(std::move(e));
     }
@@ -249,7 +253,8 @@ net::Task<net::Response> current(Context& ctx, net::Exchange& ex, const auth::Ac
 
 net::Task<net::Response> versions(Context& ctx, net::Exchange& ex, const auth::Actor& actor) {
   if (ex.header().method() != verb::get) co_return error(Errc::unsupported, "method not allowed");
-  auto r = co_await net::offload(ex, [&] { return ctx.policy_admin->list_policy_versions(actor, 1000); });
+  auto r = co_await net::offload(
+      ex, [&] { return ctx.policy_admin->list_policy_versions(actor, 1000); });
   if (!r) co_return error_response(r.error());
   json::array out;
   for (const auto& v : *r) out.push_back(version_json(v, false));
@@ -352,9 +357,10 @@ net::Task<net::Response> bases(Context& ctx, net::Exchange& ex, const auth::Acto
         if (h.base != b.name) continue;
         boost::system::error_code ec;
         auto ids = json::parse(h.diff_ids_json, ec);
-        digests.push_back(json::object{{"digest", h.digest},
-                                       {"approved_at", h.approved_at},
-                                       {"layers", ec || !ids.is_array() ? std::size_t{0} : ids.as_array().size()}});
+        digests.push_back(json::object{
+            {"digest", h.digest},
+            {"approved_at", h.approved_at},
+            {"layers", ec || !ids.is_array() ? std::size_t{0} : ids.as_array().size()}});
       }
       auto current = ctx.meta.resolve_tag(b.repository, b.tag);
       out.push_back(json::object{{"name", b.name},
@@ -374,7 +380,8 @@ net::Task<net::Response> base(Context& ctx, net::Exchange& ex, const auth::Actor
                               std::string_view name) {
   auto method = ex.header().method();
   if (method == verb::delete_) {
-    auto r = co_await net::offload(ex, [&] { return ctx.policy_admin->delete_approved_base(actor, name); });
+    auto r = co_await net::offload(
+        ex, [&] { return ctx.policy_admin->delete_approved_base(actor, name); });
     if (!r) co_return error_response(r.error());
     co_return status_only(204);
   }

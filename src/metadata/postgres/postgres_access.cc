@@ -481,10 +481,11 @@ Result<int64_t> PostgresStore::put_policy_version(const PolicyVersionRecord& rec
                       "SELECT COALESCE(MAX(version), 0) + 1 FROM policy_versions", {});
     if (!next) return next.error();
     version = next->integer(0, 0);
-    auto rows = c.run("put policy version",
-                      "INSERT INTO policy_versions (version, files, author, comment, created_at) "
-                      "VALUES ($1, $2, $3, $4, $5)",
-                      {version, record.files_json, record.author, record.comment, record.created_at});
+    auto rows =
+        c.run("put policy version",
+              "INSERT INTO policy_versions (version, files, author, comment, created_at) "
+              "VALUES ($1, $2, $3, $4, $5)",
+              {version, record.files_json, record.author, record.comment, record.created_at});
     if (!rows) return rows.error();
     return true;
   });
@@ -495,7 +496,8 @@ Result<int64_t> PostgresStore::put_policy_version(const PolicyVersionRecord& rec
 namespace {
 template <class Rows>
 PolicyVersionRecord pg_policy_version_row(const Rows& rows, int i) {
-  return {rows.integer(i, 0), rows.text(i, 1), rows.text(i, 2), rows.text(i, 3), rows.integer(i, 4)};
+  return {rows.integer(i, 0), rows.text(i, 1), rows.text(i, 2), rows.text(i, 3),
+          rows.integer(i, 4)};
 }
 }  // namespace
 
@@ -511,8 +513,8 @@ Result<std::optional<PolicyVersionRecord>> PostgresStore::latest_policy_version(
 
 Result<std::optional<PolicyVersionRecord>> PostgresStore::get_policy_version(int64_t version) {
   return with_conn([&](Conn& c) -> Result<std::optional<PolicyVersionRecord>> {
-    auto rows = c.run("get policy version", PC_PG_POLICY_VERSION_COLUMNS "WHERE version = $1",
-                      {version});
+    auto rows =
+        c.run("get policy version", PC_PG_POLICY_VERSION_COLUMNS "WHERE version = $1", {version});
     if (!rows) return rows.error();
     if (rows->size() == 0) return std::optional<PolicyVersionRecord>();
     return std::optional<PolicyVersionRecord>(pg_policy_version_row(*rows, 0));
@@ -521,9 +523,9 @@ Result<std::optional<PolicyVersionRecord>> PostgresStore::get_policy_version(int
 
 Result<std::vector<PolicyVersionRecord>> PostgresStore::list_policy_versions(std::size_t limit) {
   return with_conn([&](Conn& c) -> Result<std::vector<PolicyVersionRecord>> {
-    auto rows = c.run("list policy versions",
-                      PC_PG_POLICY_VERSION_COLUMNS "ORDER BY version DESC LIMIT $1",
-                      {static_cast<int64_t>(limit)});
+    auto rows =
+        c.run("list policy versions", PC_PG_POLICY_VERSION_COLUMNS "ORDER BY version DESC LIMIT $1",
+              {static_cast<int64_t>(limit)});
     if (!rows) return rows.error();
     std::vector<PolicyVersionRecord> out;
     for (int i = 0; i < rows->size(); ++i) out.push_back(pg_policy_version_row(*rows, i));

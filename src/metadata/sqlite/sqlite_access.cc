@@ -411,7 +411,8 @@ PolicyVersionRecord policy_version_row(SqliteDb::Stmt& s) {
   return {s.integer(0), s.text(1), s.text(2), s.text(3), s.integer(4)};
 }
 // Statements are cached by their text's address: literals only.
-#define PC_POLICY_VERSION_COLUMNS "SELECT version, files, author, comment, created_at FROM policy_versions "
+#define PC_POLICY_VERSION_COLUMNS \
+  "SELECT version, files, author, comment, created_at FROM policy_versions "
 }  // namespace
 
 Result<int64_t> SqliteStore::put_policy_version(const PolicyVersionRecord& record,
@@ -497,7 +498,8 @@ Result<std::vector<ApprovedBaseRecord>> SqliteStore::list_approved_bases() {
   auto s = prepare("SELECT name, repository, tag, created_at FROM approved_bases ORDER BY name");
   std::vector<ApprovedBaseRecord> out;
   int rc;
-  while ((rc = s.step()) == SQLITE_ROW) out.push_back({s.text(0), s.text(1), s.text(2), s.integer(3)});
+  while ((rc = s.step()) == SQLITE_ROW)
+    out.push_back({s.text(0), s.text(1), s.text(2), s.integer(3)});
   if (rc != SQLITE_DONE) return fail("list approved bases");
   return out;
 }
@@ -523,7 +525,8 @@ Result<std::vector<BaseDigestRecord>> SqliteStore::list_base_digests() {
       "ORDER BY base, approved_at, digest");
   std::vector<BaseDigestRecord> out;
   int rc;
-  while ((rc = s.step()) == SQLITE_ROW) out.push_back({s.text(0), s.text(1), s.text(2), s.integer(3)});
+  while ((rc = s.step()) == SQLITE_ROW)
+    out.push_back({s.text(0), s.text(1), s.text(2), s.integer(3)});
   if (rc != SQLITE_DONE) return fail("list base digests");
   return out;
 }

@@ -1322,7 +1322,6 @@ TYPED_TEST(MetadataStoreTest, ConcurrentCompareAndSetMovesOfATagNeverLoseAnUpdat
   EXPECT_EQ(Ok(this->db().resolve_tag("repo", "latest")), std::optional<std::string>(at));
 }
 
-
 // --- registry policy ------------------------------------------------------------
 
 TYPED_TEST(MetadataStoreTest, PolicyVersionsAreNumberedKeptAndAudited) {
@@ -1364,8 +1363,10 @@ TYPED_TEST(MetadataStoreTest, ApprovedBasesKeepTheirDigestHistory) {
   auto& db = this->db();
   Ok(db.put_approved_base({"debian", "base/debian", "12", 5}, Event("base.put")));
   Ok(db.put_approved_base({"alpine", "base/alpine", "3", 6}, Event("base.put")));
-  EXPECT_TRUE(Ok(db.add_base_digest({"debian", Dg("d2"), R"(["sha256:L2"])", 200}, Event("base.digest"))));
-  EXPECT_TRUE(Ok(db.add_base_digest({"debian", Dg("d1"), R"(["sha256:L1"])", 100}, Event("base.digest"))));
+  EXPECT_TRUE(
+      Ok(db.add_base_digest({"debian", Dg("d2"), R"(["sha256:L2"])", 200}, Event("base.digest"))));
+  EXPECT_TRUE(
+      Ok(db.add_base_digest({"debian", Dg("d1"), R"(["sha256:L1"])", 100}, Event("base.digest"))));
   int64_t gen = Ok(db.access_generation());
   EXPECT_FALSE(Ok(db.add_base_digest({"debian", Dg("d1"), "[]", 300}, Event("base.digest"))));
   EXPECT_FALSE(Ok(db.add_base_digest({"nobody", Dg("x"), "[]", 300}, Event("base.digest"))));
@@ -1389,9 +1390,9 @@ TYPED_TEST(MetadataStoreTest, ApprovedBasesKeepTheirDigestHistory) {
   EXPECT_EQ(AllAudit(db).size(), 6u);
 }
 
-
 TYPED_TEST(MetadataStoreTest, ManifestsUsingABlobAreScopedToTheRepository) {
-  Ok(this->db().put_manifest("repo", Manifest(Dg("m2")), {{Dg("layer"), false}, {Dg("cfg"), false}}, ""));
+  Ok(this->db().put_manifest("repo", Manifest(Dg("m2")), {{Dg("layer"), false}, {Dg("cfg"), false}},
+                             ""));
   Ok(this->db().put_manifest("repo", Manifest(Dg("m1")), {{Dg("layer"), false}}, ""));
   Ok(this->db().put_manifest("other", Manifest(Dg("m3")), {{Dg("layer"), false}}, ""));
   Ok(this->db().put_manifest("repo", Manifest(Dg("idx")), {{Dg("m1"), true}}, ""));

@@ -31,7 +31,8 @@ Facts scanned(std::vector<FindingFact> findings) {
   return f;
 }
 
-FindingFact finding(std::string id, std::string severity, std::string fixed = "", double cvss = -1) {
+FindingFact finding(std::string id, std::string severity, std::string fixed = "",
+                    double cvss = -1) {
   return {std::move(id), {}, "openssl@3.0.11-1", std::move(fixed), std::move(severity), cvss};
 }
 
@@ -46,15 +47,18 @@ TEST(PolicyEvaluate, HighFindingDeniesUnderHighThreshold) {
   auto d = evaluate(policy_of(kHigh), scanned({finding("CVE-1", "high", "3.0.13-1")}), Phase::pull);
   EXPECT_FALSE(d.allowed);
   EXPECT_FALSE(d.quarantined);
-  EXPECT_THAT(d.message, HasSubstr("policy rule 'no-high': vulnerabilities: 1 finding(s) at or "
-                                   "above severity high in openssl: CVE-1 (high) in openssl@3.0.11-1 fixed in 3.0.13-1"));
+  EXPECT_THAT(
+      d.message,
+      HasSubstr(
+          "policy rule 'no-high': vulnerabilities: 1 finding(s) at or "
+          "above severity high in openssl: CVE-1 (high) in openssl@3.0.11-1 fixed in 3.0.13-1"));
   ASSERT_EQ(d.rules.size(), 1u);
   EXPECT_FALSE(d.rules[0].passed);
 }
 
 TEST(PolicyEvaluate, MediumFindingPassesHighThreshold) {
-  auto d = evaluate(policy_of(kHigh), scanned({finding("CVE-1", "medium"), finding("CVE-2", "none")}),
-                    Phase::pull);
+  auto d = evaluate(policy_of(kHigh),
+                    scanned({finding("CVE-1", "medium"), finding("CVE-2", "none")}), Phase::pull);
   EXPECT_TRUE(d.allowed);
   EXPECT_TRUE(d.rules[0].passed);
 }
@@ -66,14 +70,17 @@ TEST(PolicyEvaluate, UnknownSeverityFailsClosedByDefault) {
 }
 
 TEST(PolicyEvaluate, UnknownSeverityCanBeRatedOrIgnored) {
-  auto rated = policy_of("rules:\n  - name: a\n    repositories: ['*']\n    vulnerabilities:\n"
-                         "      severityThreshold: high\n      unknownSeverity: medium\n");
+  auto rated = policy_of(
+      "rules:\n  - name: a\n    repositories: ['*']\n    vulnerabilities:\n"
+      "      severityThreshold: high\n      unknownSeverity: medium\n");
   EXPECT_TRUE(evaluate(rated, scanned({finding("CVE-2", "unknown")}), Phase::pull).allowed);
-  auto strict = policy_of("rules:\n  - name: a\n    repositories: ['*']\n    vulnerabilities:\n"
-                          "      severityThreshold: low\n      unknownSeverity: medium\n");
+  auto strict = policy_of(
+      "rules:\n  - name: a\n    repositories: ['*']\n    vulnerabilities:\n"
+      "      severityThreshold: low\n      unknownSeverity: medium\n");
   EXPECT_FALSE(evaluate(strict, scanned({finding("CVE-2", "unknown")}), Phase::pull).allowed);
-  auto ignored = policy_of("rules:\n  - name: a\n    repositories: ['*']\n    vulnerabilities:\n"
-                           "      severityThreshold: negligible\n      unknownSeverity: ignore\n");
+  auto ignored = policy_of(
+      "rules:\n  - name: a\n    repositories: ['*']\n    vulnerabilities:\n"
+      "      severityThreshold: negligible\n      unknownSeverity: ignore\n");
   EXPECT_TRUE(evaluate(ignored, scanned({finding("CVE-2", "unknown")}), Phase::pull).allowed);
 }
 
@@ -86,15 +93,17 @@ TEST(PolicyEvaluate, RepositoriesOutsideTheRuleAreNotGated) {
 }
 
 TEST(PolicyEvaluate, CvssThresholdCountsScores) {
-  auto p = policy_of("rules:\n  - name: c\n    repositories: ['*']\n    vulnerabilities:\n"
-                     "      cvssThreshold: 9.0\n");
+  auto p = policy_of(
+      "rules:\n  - name: c\n    repositories: ['*']\n    vulnerabilities:\n"
+      "      cvssThreshold: 9.0\n");
   EXPECT_TRUE(evaluate(p, scanned({finding("CVE-1", "critical", "", 8.9)}), Phase::pull).allowed);
   EXPECT_FALSE(evaluate(p, scanned({finding("CVE-1", "low", "", 9.8)}), Phase::pull).allowed);
 }
 
 TEST(PolicyEvaluate, FixableOnlyIgnoresUnfixedFindings) {
-  auto p = policy_of("rules:\n  - name: f\n    repositories: ['*']\n    vulnerabilities:\n"
-                     "      severityThreshold: high\n      fixableOnly: true\n");
+  auto p = policy_of(
+      "rules:\n  - name: f\n    repositories: ['*']\n    vulnerabilities:\n"
+      "      severityThreshold: high\n      fixableOnly: true\n");
   EXPECT_TRUE(evaluate(p, scanned({finding("CVE-1", "critical")}), Phase::pull).allowed);
   EXPECT_FALSE(evaluate(p, scanned({finding("CVE-1", "critical", "1.2")}), Phase::pull).allowed);
 }
@@ -116,16 +125,17 @@ TEST(PolicyEvaluate, ExceptionCoversUntilItExpires) {
   EXPECT_TRUE(d.allowed) << d.message;
   EXPECT_THAT(d.rules[0].checks[0].reason, HasSubstr("1 covered by exceptions"));
   EXPECT_EQ(d.valid_until, 1800403200);  // the decision is good only until the expiry
-  f.now = 1800403200;                     // the exception expires: no restart needed
+  f.now = 1800403200;                    // the exception expires: no restart needed
   d = evaluate(p, f, Phase::pull);
   EXPECT_FALSE(d.allowed);
   EXPECT_THAT(d.message, HasSubstr("CVE-1"));
 }
 
 TEST(PolicyEvaluate, ExceptionMatchesAnAlias) {
-  auto p = policy_of("rules:\n  - name: a\n    repositories: ['*']\n    vulnerabilities:\n"
-                     "      severityThreshold: high\n      exceptions:\n"
-                     "        - {id: CVE-9, reason: r, owner: o, expires: 2099-01-01}\n");
+  auto p = policy_of(
+      "rules:\n  - name: a\n    repositories: ['*']\n    vulnerabilities:\n"
+      "      severityThreshold: high\n      exceptions:\n"
+      "        - {id: CVE-9, reason: r, owner: o, expires: 2099-01-01}\n");
   auto f = finding("DEBIAN-CVE-9", "high");
   f.aliases = {"CVE-9"};
   EXPECT_TRUE(evaluate(p, scanned({f}), Phase::pull).allowed);
@@ -141,16 +151,18 @@ TEST(PolicyEvaluate, PendingScanQuarantinesUnderEnforce) {
 }
 
 TEST(PolicyEvaluate, QuarantineOffServesWhileScanning) {
-  auto p = policy_of("rules:\n  - name: a\n    repositories: ['*']\n    quarantine: false\n"
-                     "    vulnerabilities:\n      severityThreshold: high\n");
+  auto p = policy_of(
+      "rules:\n  - name: a\n    repositories: ['*']\n    quarantine: false\n"
+      "    vulnerabilities:\n      severityThreshold: high\n");
   auto f = scanned({});
   f.scan.state = ScanState::pending;
   EXPECT_TRUE(evaluate(p, f, Phase::pull).allowed);
 }
 
 TEST(PolicyEvaluate, WarnRuleNeverQuarantinesOrDenies) {
-  auto p = policy_of("rules:\n  - name: a\n    repositories: ['*']\n    mode: warn\n"
-                     "    vulnerabilities:\n      severityThreshold: low\n");
+  auto p = policy_of(
+      "rules:\n  - name: a\n    repositories: ['*']\n    mode: warn\n"
+      "    vulnerabilities:\n      severityThreshold: low\n");
   auto d = evaluate(p, scanned({finding("CVE-1", "critical")}), Phase::pull);
   EXPECT_TRUE(d.allowed);
   EXPECT_FALSE(d.rules[0].passed);
@@ -161,8 +173,9 @@ TEST(PolicyEvaluate, WarnRuleNeverQuarantinesOrDenies) {
 }
 
 TEST(PolicyEvaluate, OffRuleIsNotEvaluated) {
-  auto p = policy_of("rules:\n  - name: a\n    repositories: ['*']\n    mode: off\n"
-                     "    scan: required\n");
+  auto p = policy_of(
+      "rules:\n  - name: a\n    repositories: ['*']\n    mode: off\n"
+      "    scan: required\n");
   auto f = scanned({});
   f.scan.state = ScanState::missing;
   auto d = evaluate(p, f, Phase::pull);
@@ -212,8 +225,9 @@ TEST(PolicyEvaluate, LabelsAndAnnotationsPatterns) {
   f.labels["org.opencontainers.image.source"] = "https://evil.example/app";
   auto d = evaluate(p, f, Phase::push);
   EXPECT_FALSE(d.allowed);
-  EXPECT_THAT(d.message, HasSubstr("label org.opencontainers.image.source=\"https://evil.example/app\" "
-                                   "does not match \"https://github.com/example/*\""));
+  EXPECT_THAT(d.message,
+              HasSubstr("label org.opencontainers.image.source=\"https://evil.example/app\" "
+                        "does not match \"https://github.com/example/*\""));
   f.annotations.clear();
   EXPECT_THAT(evaluate(p, f, Phase::push).message, HasSubstr("annotation team is missing"));
 }
@@ -238,7 +252,8 @@ TEST(PolicyEvaluate, PushPhaseChecksOnlyOnPushRulesAndTheirPushRequirements) {
   f.created = kNow - 31 * kDay;
   d = evaluate(p, f, Phase::push);
   EXPECT_FALSE(d.allowed);
-  EXPECT_THAT(d.message, HasSubstr("maxAge: created 2026-12-15T08:00:00Z is more than 30 days ago"));
+  EXPECT_THAT(d.message,
+              HasSubstr("maxAge: created 2026-12-15T08:00:00Z is more than 30 days ago"));
 }
 
 TEST(PolicyEvaluate, MaxAgeDecisionExpiresWhenTheImageGetsTooOld) {
@@ -252,8 +267,9 @@ TEST(PolicyEvaluate, MaxAgeDecisionExpiresWhenTheImageGetsTooOld) {
 }
 
 TEST(PolicyEvaluate, SignaturesUseTheVerifier) {
-  auto p = policy_of("rules:\n  - name: signed\n    repositories: ['*']\n    signatures:\n"
-                     "      keys: [k1, k2]\n      threshold: 2\n");
+  auto p = policy_of(
+      "rules:\n  - name: signed\n    repositories: ['*']\n    signatures:\n"
+      "      keys: [k1, k2]\n      threshold: 2\n");
   auto f = scanned({});
   SignatureRequirement seen;
   f.verify_signatures = [&](const SignatureRequirement& r) {
@@ -269,12 +285,14 @@ TEST(PolicyEvaluate, SignaturesUseTheVerifier) {
 }
 
 TEST(PolicyEvaluate, BaseImagesNeedAKnownAllowedLineage) {
-  auto p = policy_of("rules:\n  - name: b\n    repositories: ['*']\n    baseImages:\n"
-                     "      allowed: [debian]\n");
+  auto p = policy_of(
+      "rules:\n  - name: b\n    repositories: ['*']\n    baseImages:\n"
+      "      allowed: [debian]\n");
   auto f = scanned({});
   f.lineage.message = "unknown base: no approved base";
   EXPECT_THAT(evaluate(p, f, Phase::pull).message, HasSubstr("baseImages: unknown base"));
-  f.lineage = {true, "alpine", "base/alpine:3", "sha256:1", true, false, "built on approved base 'alpine'"};
+  f.lineage = {
+      true, "alpine", "base/alpine:3", "sha256:1", true, false, "built on approved base 'alpine'"};
   EXPECT_THAT(evaluate(p, f, Phase::pull).message, HasSubstr("which this rule does not allow"));
   f.lineage.base = "debian";
   EXPECT_TRUE(evaluate(p, f, Phase::pull).allowed);

@@ -9,10 +9,13 @@ namespace {
 using ::testing::HasSubstr;
 
 std::vector<ApprovedBase> bases() {
-  ApprovedBase debian{"debian", "base/debian", "12", "sha256:d2",
+  ApprovedBase debian{"debian",
+                      "base/debian",
+                      "12",
+                      "sha256:d2",
                       {{"sha256:d1", {"sha256:L1"}, 100}, {"sha256:d2", {"sha256:L1b"}, 200}}};
-  ApprovedBase tools{"tools", "base/tools", "1", "sha256:t1",
-                     {{"sha256:t1", {"sha256:L1b", "sha256:T"}, 300}}};
+  ApprovedBase tools{
+      "tools", "base/tools", "1", "sha256:t1", {{"sha256:t1", {"sha256:L1b", "sha256:T"}, 300}}};
   return {debian, tools};
 }
 

@@ -110,7 +110,8 @@ TEST(PolicyLoader, UnknownTopLevelField) {
 }
 
 TEST(PolicyLoader, UnknownRuleFieldNamesTheRuleAndLine) {
-  auto e = only_error("rules:\n  - name: a\n    repositories: ['*']\n    maxAge: 3\n    maxage: 4\n");
+  auto e =
+      only_error("rules:\n  - name: a\n    repositories: ['*']\n    maxAge: 3\n    maxage: 4\n");
   EXPECT_THAT(e, HasSubstr("p.yaml:5: rules[0].maxage: unknown field"));
 }
 
@@ -122,10 +123,12 @@ TEST(PolicyLoader, BadSeverityThreshold) {
 }
 
 TEST(PolicyLoader, BadCvssThreshold) {
-  auto e = only_error("rules:\n  - name: a\n    repositories: ['*']\n    vulnerabilities:\n"
-                      "      cvssThreshold: 11\n");
-  EXPECT_EQ(e, "p.yaml:5: rules[0] (a).vulnerabilities.cvssThreshold: must be a number from 0.0 "
-               "to 10.0 (got \"11\")");
+  auto e = only_error(
+      "rules:\n  - name: a\n    repositories: ['*']\n    vulnerabilities:\n"
+      "      cvssThreshold: 11\n");
+  EXPECT_EQ(e,
+            "p.yaml:5: rules[0] (a).vulnerabilities.cvssThreshold: must be a number from 0.0 "
+            "to 10.0 (got \"11\")");
 }
 
 TEST(PolicyLoader, BadUnknownSeverity) {
@@ -136,9 +139,11 @@ TEST(PolicyLoader, BadUnknownSeverity) {
 }
 
 TEST(PolicyLoader, VulnerabilitiesNeedAThreshold) {
-  auto e = only_error("rules:\n  - name: a\n    repositories: ['*']\n    vulnerabilities:\n"
-                      "      fixableOnly: true\n");
-  EXPECT_EQ(e, "p.yaml:5: rules[0] (a).vulnerabilities: needs severityThreshold, cvssThreshold or both");
+  auto e = only_error(
+      "rules:\n  - name: a\n    repositories: ['*']\n    vulnerabilities:\n"
+      "      fixableOnly: true\n");
+  EXPECT_EQ(
+      e, "p.yaml:5: rules[0] (a).vulnerabilities: needs severityThreshold, cvssThreshold or both");
 }
 
 TEST(PolicyLoader, BadMode) {
@@ -148,16 +153,18 @@ TEST(PolicyLoader, BadMode) {
 }
 
 TEST(PolicyLoader, ExceptionFieldsAreRequiredAndDatesValidated) {
-  auto r = load("rules:\n  - name: a\n    repositories: ['*']\n    vulnerabilities:\n"
-                "      severityThreshold: high\n      exceptions:\n"
-                "        - id: CVE-1\n          reason: r\n          expires: 2027-01-01\n"
-                "        - id: CVE-2\n          reason: r\n          owner: o\n"
-                "          expires: 2027-02-30\n");
+  auto r = load(
+      "rules:\n  - name: a\n    repositories: ['*']\n    vulnerabilities:\n"
+      "      severityThreshold: high\n      exceptions:\n"
+      "        - id: CVE-1\n          reason: r\n          expires: 2027-01-01\n"
+      "        - id: CVE-2\n          reason: r\n          owner: o\n"
+      "          expires: 2027-02-30\n");
   ASSERT_FALSE(r.policy);
-  EXPECT_THAT(r.errors,
-              ElementsAre("p.yaml:7: rules[0] (a).vulnerabilities.exceptions[0].owner: is required",
-                          "p.yaml:13: rules[0] (a).vulnerabilities.exceptions[1].expires: must be a "
-                          "date YYYY-MM-DD or an RFC 3339 time (got \"2027-02-30\")"));
+  EXPECT_THAT(
+      r.errors,
+      ElementsAre("p.yaml:7: rules[0] (a).vulnerabilities.exceptions[0].owner: is required",
+                  "p.yaml:13: rules[0] (a).vulnerabilities.exceptions[1].expires: must be a "
+                  "date YYYY-MM-DD or an RFC 3339 time (got \"2027-02-30\")"));
 }
 
 TEST(PolicyLoader, MissingNameAndRepositories) {
@@ -169,15 +176,17 @@ TEST(PolicyLoader, MissingNameAndRepositories) {
 }
 
 TEST(PolicyLoader, BadTypes) {
-  auto r = load("rules:\n  - name: a\n    repositories: prod\n    maxAge: soon\n"
-                "    quarantine: maybe\n    labels: []\n");
+  auto r = load(
+      "rules:\n  - name: a\n    repositories: prod\n    maxAge: soon\n"
+      "    quarantine: maybe\n    labels: []\n");
   ASSERT_FALSE(r.policy);
-  EXPECT_THAT(r.errors,
-              ElementsAre("p.yaml:3: rules[0] (a).repositories: must be a list of strings",
-                          "p.yaml:5: rules[0] (a).quarantine: must be true or false (got \"maybe\")",
-                          "p.yaml:6: rules[0] (a).labels: must be a non-empty mapping of key: "
-                          "value pattern (\"*\" for any value)",
-                          "p.yaml:4: rules[0] (a).maxAge: must be an integer (got \"soon\")"));
+  EXPECT_THAT(
+      r.errors,
+      ElementsAre("p.yaml:3: rules[0] (a).repositories: must be a list of strings",
+                  "p.yaml:5: rules[0] (a).quarantine: must be true or false (got \"maybe\")",
+                  "p.yaml:6: rules[0] (a).labels: must be a non-empty mapping of key: "
+                  "value pattern (\"*\" for any value)",
+                  "p.yaml:4: rules[0] (a).maxAge: must be an integer (got \"soon\")"));
 }
 
 TEST(PolicyLoader, SignatureThresholdAboveKeyCount) {
@@ -214,12 +223,14 @@ TEST(PolicyLoader, BadRuleName) {
 }
 
 TEST(PolicyLoader, EveryProblemIsReportedAtOnce) {
-  auto r = load("rules:\n  - name: a\n    repositories: ['*']\n    maxAge: 0\n"
-                "  - name: b\n    repositories: ['*']\n    scan: maybe\n");
+  auto r = load(
+      "rules:\n  - name: a\n    repositories: ['*']\n    maxAge: 0\n"
+      "  - name: b\n    repositories: ['*']\n    scan: maybe\n");
   ASSERT_FALSE(r.policy);
-  EXPECT_THAT(r.errors,
-              ElementsAre("p.yaml:4: rules[0] (a).maxAge: must be between 1 and 36500 (got 0)",
-                          "p.yaml:7: rules[1] (b).scan: must be required or optional (got \"maybe\")"));
+  EXPECT_THAT(
+      r.errors,
+      ElementsAre("p.yaml:4: rules[0] (a).maxAge: must be between 1 and 36500 (got 0)",
+                  "p.yaml:7: rules[1] (b).scan: must be required or optional (got \"maybe\")"));
 }
 
 TEST(PolicyLoader, NoFilesIsAnError) {
