@@ -257,6 +257,18 @@ PolicyVerdict PolicyGate::evaluate_push(std::string_view repo, std::string_view 
                         policy::Phase::push);
 }
 
+std::optional<std::optional<std::string>> PolicyGate::cached_blob_refusal(
+    std::string_view repo, std::string_view digest, const auth::AccessSnapshot& snapshot) {
+  Key key = current_key(repo, snapshot);
+  std::lock_guard lock(mu_);
+  auto it = blobs_refused_.find(key_of(repo, digest));
+  if (it == blobs_refused_.end() ||
+      !fresh(it->second.key, it->second.valid_until, it->second.until, key)) {
+    return std::nullopt;
+  }
+  return it->second.refusal;
+}
+
 std::optional<std::string> PolicyGate::blob_refusal(std::string_view repo, std::string_view digest,
                                                     const auth::AccessSnapshot& snapshot) {
   Key key = current_key(repo, snapshot);

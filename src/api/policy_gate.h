@@ -68,6 +68,10 @@ class PolicyGate {
   // refused; nullopt to serve. Cached like manifest verdicts. Blocking.
   std::optional<std::string> blob_refusal(std::string_view repo, std::string_view digest,
                                           const auth::AccessSnapshot& snapshot);
+  // The cached blob answer when it is still valid (outer nullopt: unknown,
+  // call blob_refusal). Never blocks: for the I/O thread.
+  std::optional<std::optional<std::string>> cached_blob_refusal(
+      std::string_view repo, std::string_view digest, const auth::AccessSnapshot& snapshot);
 
   // Records newly pushed digests of approved base tags (with their diff_ids)
   // in the bases' history. Blocking; called after a push to repo:tag and when

@@ -123,8 +123,14 @@ net::Task<net::Response> handle_blob(Context& ctx, net::Exchange& ex, const Rout
   if (!head && ctx.policy && ctx.security && ctx.security->policy_active()) {
     auto snap = ctx.security->snapshot();
     if (snap && !(*snap)->registry_policy->rules_for(repo).empty()) {
-      auto refusal = co_await net::offload(
-          ex, [&] { return ctx.policy->blob_refusal(repo, digest->str(), **snap); });
+      // Cached answers need no hop to the worker pool.
+      std::optional<std::string> refusal;
+      if (auto known = ctx.policy->cached_blob_refusal(repo, digest->str(), **snap)) {
+        refusal = std::move(*known);
+      } else {
+        refusal = co_await net::offload(
+            ex, [&] { return ctx.policy->blob_refusal(repo, digest->str(), **snap); });
+      }
       if (refusal) co_return error(Errc::denied, *refusal);
     }
   }

@@ -314,9 +314,10 @@ Result<void> store(Context& ctx, std::string_view repo, const oci::ManifestRef& 
 // onPush rules (labels, annotations, base image, max age): the refusal, or
 // nullopt to store. Skipped when the config blob is not in the repository
 // (store() then refuses the manifest for that).
-std::optional<Error> check_push_policy(Context& ctx, std::string_view repo, const oci::Manifest& m,
+std::optional<Error> check_push_policy(Context& ctx, std::string_view repo,
+                                       const oci::ManifestRef& ref, const oci::Manifest& m,
                                        const oci::Digest& digest, const std::string& bytes,
-                                       const auth::AccessSnapshot* snap) {
+                                       const auth::AccessSnapshot* snap, const Principal& who) {
   if (!snap || !ctx.policy || is_artifact(bytes, m.media_type)) return std::nullopt;
   bool any = false;
   for (const auto* rule : snap->registry_policy->rules_for(repo)) any |= rule->on_push;
@@ -327,6 +328,14 @@ std::optional<Error> check_push_policy(Context& ctx, std::string_view repo, cons
   }
   auto v = ctx.policy->evaluate_push(repo, digest.str(), bytes, m.media_type, *snap);
   if (v.decision.allowed) return std::nullopt;
+  // The refused push itself is audited by the caller; this records the
+  // decision with the versions of its inputs, as pull decisions are.
+  if (ctx.audit) {
+    auto e = event(ctx, who, "policy", repo, ref.str(), digest.str());
+    e.result = "denied";
+    e.detail = policy::summarize(v.decision) + " (" + v.inputs + ")";
+    ctx.audit->record(std::move(e));
+  }
   return make_error(Errc::denied, v.decision.message);
 }
 
@@ -352,7 +361,7 @@ net::Task<net::Response> put(Context& ctx, net::Exchange& ex, std::string_view r
     if (ctx.security && (ctx.policy || ctx.security->policy_active())) {
       if (auto s = ctx.security->snapshot()) snap = *s;
     }
-    if (auto refused = check_push_policy(ctx, repo, *parsed, digest, *body, snap.get())) {
+    if (auto refused = check_push_policy(ctx, repo, ref, *parsed, digest, *body, snap.get(), who)) {
       return *refused;
     }
     auto r = store(ctx, repo, ref, *parsed, digest, *body, who);
