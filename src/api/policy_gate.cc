@@ -242,6 +242,18 @@ PolicyVerdict PolicyGate::evaluate(std::string_view repo, std::string_view diges
   v = evaluate_bytes(repo, digest, *bytes, (*record)->media_type, snapshot, pol, phase);
   if (candidate) v.inputs = "candidate policy, " + v.inputs;
   if (!candidate && phase == policy::Phase::pull) {
+    const auto& d = v.decision;
+    metadata::PolicyVerdictRecord rec{std::string(repo),
+                                      std::string(digest),
+                                      d.allowed ? (d.message.empty() ? "allowed" : "warn")
+                                                : (d.quarantined ? "quarantined" : "denied"),
+                                      policy::summarize(d),
+                                      v.inputs,
+                                      clock_.unix_seconds()};
+    if (auto stored = meta_.put_policy_verdict(rec); !stored) {
+      spdlog::warn("policy: storing the verdict of {}@{}: {}", repo, digest,
+                   stored.error().message);
+    }
     std::lock_guard lock(mu_);
     if (entries_.size() >= kMaxEntries) entries_.clear();
     entries_[key_of(repo, digest)] =
@@ -285,8 +297,10 @@ std::optional<std::string> PolicyGate::blob_refusal(std::string_view repo, std::
   }
   std::optional<std::string> refusal;
   int64_t valid_until = 0;
-  auto users = meta_.manifests_using_blob(repo, digest, kMaxBlobUsers);
-  if (users && !users->empty()) {
+  // One more than evaluated: with more users than that, some may be served,
+  // so the blob is (the manifests stay gated).
+  auto users = meta_.manifests_using_blob(repo, digest, kMaxBlobUsers + 1);
+  if (users && !users->empty() && users->size() <= kMaxBlobUsers) {
     bool all_refused = true;
     for (const auto& m : *users) {
       auto v = lookup(repo, m, snapshot);

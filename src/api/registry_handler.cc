@@ -119,7 +119,7 @@ net::Task<net::Response> RegistryHandler::dispatch(net::Exchange& ex) {
       co_return co_await handle_catalog(ctx_, ex, query, who);
     case RouteKind::admin:
       if (route.reference == "policy" || route.reference.starts_with("policy/")) {
-        co_return co_await handle_policy(ctx_, ex, route.reference, who);
+        co_return co_await handle_policy(ctx_, ex, route.reference, query, who);
       }
       co_return co_await handle_admin(ctx_, ex, route.reference, query, who);
     default: break;

@@ -157,6 +157,25 @@ int base_delete(const PolicyCommands::Flags& f) {
   return 0;
 }
 
+int verdicts(const PolicyCommands::Flags& f) {
+  auto l = open_local(f);
+  if (!l) return 2;
+  std::string after_repo, after_digest;
+  while (true) {
+    auto page = l->store->list_policy_verdicts(f.repository, after_repo, after_digest, 1000);
+    if (!page) return fail(page.error().message);
+    for (const auto& v : *page) {
+      std::printf("%s  %-11s %s@%s\n    %s\n    (%s)\n", when(v.evaluated_at).c_str(),
+                  v.outcome.c_str(), v.repository.c_str(), v.digest.c_str(), v.summary.c_str(),
+                  v.inputs.c_str());
+    }
+    if (page->size() < 1000) break;
+    after_repo = page->back().repository;
+    after_digest = page->back().digest;
+  }
+  return 0;
+}
+
 // --- over HTTP ---------------------------------------------------------------
 
 bool loopback_host(const std::string& hostport) {
@@ -362,6 +381,10 @@ PolicyCommands::PolicyCommands(CLI::App& app) {
   base_delete_ = base->add_subcommand("delete", "Withdraw an approved base (and its history)");
   base_delete_->add_option("name", f_.name, "Base name")->required();
   db(base_delete_);
+  verdicts_ = group->add_subcommand(
+      "verdicts", "The newest pull decision stored per image, with its inputs' versions");
+  verdicts_->add_option("--repository", f_.repository, "Only this repository");
+  db(verdicts_);
   check_ = group->add_subcommand(
       "check",
       "Ask the registry for its decision on IMAGE-REF (HOST:PORT/REPO:TAG or "
@@ -389,6 +412,7 @@ std::optional<int> PolicyCommands::run() {
     if (*base_add_) return base_add(f_);
     if (*base_list_) return base_list(f_);
     if (*base_delete_) return base_delete(f_);
+    if (*verdicts_) return verdicts(f_);
     if (*check_) return check(f_);
     if (*test_) return test(f_);
   } catch (const std::exception& e) {

@@ -294,6 +294,18 @@ struct BaseDigestRecord {
   int64_t approved_at = 0;
 };
 
+// The newest pull decision per (repository, digest), kept for inspection
+// (GET /api/v1/policy/verdicts) across restarts and replicas. Enforcement never
+// trusts a stored verdict: it re-evaluates whenever an input changed.
+struct PolicyVerdictRecord {
+  std::string repository;
+  std::string digest;
+  std::string outcome;  // allowed | warn | quarantined | denied
+  std::string summary;  // every rule's outcome (policy::summarize)
+  std::string inputs;   // the inputs' versions
+  int64_t evaluated_at = 0;
+};
+
 class PolicyStore {
  public:
   virtual ~PolicyStore() = default;
@@ -319,6 +331,15 @@ class PolicyStore {
                                        const audit::AuditEvent& event) = 0;
   // Every base's history: by base name, then approved_at, then digest.
   virtual Result<std::vector<BaseDigestRecord>> list_base_digests() = 0;
+
+  // Inserts or replaces the verdict of (repository, digest). Not audited
+  // (decisions are audited by the caller); does not bump the generation.
+  virtual Result<void> put_policy_verdict(const PolicyVerdictRecord& verdict) = 0;
+  // Verdicts in `repository` ("" = every repository), by repository then
+  // digest, strictly after (after_repository, after_digest), at most limit.
+  virtual Result<std::vector<PolicyVerdictRecord>> list_policy_verdicts(
+      std::string_view repository, std::string_view after_repository, std::string_view after_digest,
+      std::size_t limit) = 0;
 };
 
 struct AuditFilter {

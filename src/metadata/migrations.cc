@@ -294,8 +294,47 @@ CREATE TABLE approved_base_digests (
   approved_at BIGINT NOT NULL,
   PRIMARY KEY (base, digest)
 );
+CREATE TABLE policy_verdicts (
+  repository TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  inputs TEXT NOT NULL,
+  evaluated_at BIGINT NOT NULL,
+  PRIMARY KEY (repository, digest)
+);
 )sql",
-       ""},
+       R"sql(
+CREATE TABLE policy_versions (
+  version BIGINT PRIMARY KEY,
+  files TEXT NOT NULL,
+  author TEXT NOT NULL,
+  comment TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE approved_bases (
+  name TEXT COLLATE "C" PRIMARY KEY,
+  repository TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE approved_base_digests (
+  base TEXT COLLATE "C" NOT NULL,
+  digest TEXT COLLATE "C" NOT NULL,
+  diff_ids TEXT NOT NULL,
+  approved_at BIGINT NOT NULL,
+  PRIMARY KEY (base, digest)
+);
+CREATE TABLE policy_verdicts (
+  repository TEXT COLLATE "C" NOT NULL,
+  digest TEXT COLLATE "C" NOT NULL,
+  outcome TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  inputs TEXT NOT NULL,
+  evaluated_at BIGINT NOT NULL,
+  PRIMARY KEY (repository, digest)
+);
+)sql"},
   };
   return kMigrations;
 }

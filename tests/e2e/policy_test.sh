@@ -240,7 +240,10 @@ grep -q 'denied' "$WORK/audit" && grep -q 'quarantined' "$WORK/audit" && grep -q
 pc audit list --action policy.put -n 50 | grep -q 'from directory' || fail "policy versions not audited"
 pc audit list --action base.digest -n 50 | grep -q "$BASE" || fail "base digest history not audited"
 pc audit verify >/dev/null || fail "audit chain broken"
-pass "decisions (with policy version, access generation and advisory data version), versions and base digests are audited"
+curl -sf "http://$REG/api/v1/policy/verdicts?repository=vuln/app" |
+  jq -e '.verdicts[0].outcome == "denied" and (.verdicts[0].inputs | contains("policy v"))' >/dev/null || fail "stored verdicts"
+pc policy verdicts --repository sig/app | grep -q 'allowed' || fail "policy verdicts CLI"
+pass "decisions (with policy version, access generation and advisory data version), versions and base digests are audited; the newest verdict per image is stored"
 
 # ------------------------------------------------------------------ with authentication
 pc_stop

@@ -34,7 +34,7 @@ net::Task<net::Response> handle_admin(Context& ctx, net::Exchange& ex, std::stri
 // /api/v1/policy…: policy versions, evaluation, dry runs, approved bases
 // (api/handlers/policy.cc). `path` is what follows "/api/v1/".
 net::Task<net::Response> handle_policy(Context& ctx, net::Exchange& ex, std::string_view path,
-                                       const Principal& who);
+                                       const Query& query, const Principal& who);
 net::Task<net::Response> handle_health(Context& ctx, net::Exchange& ex, RouteKind kind);
 
 }  // namespace portcullis::api

@@ -7,6 +7,7 @@
 //                          every rule's outcome and reason (needs pull access)
 //   policy/dry-run         POST {"files"}: every stored tagged image under the
 //                          active policy and under the candidate, and what changes
+//   policy/verdicts        GET the newest pull decision per image (?repository&n&last)
 //   policy/bases           GET approved base images with their digest history
 //   policy/bases/<name>    PUT {"repository", "tag"}, DELETE
 //
@@ -407,10 +408,49 @@ net::Task<net::Response> base(Context& ctx, net::Exchange& ex, const auth::Actor
   co_return status_only(204);
 }
 
+net::Task<net::Response> verdicts(Context& ctx, net::Exchange& ex, const auth::Actor& actor,
+                                  const Query& query) {
+  if (ex.header().method() != verb::get) co_return error(Errc::unsupported, "method not allowed");
+  if (!(actor.identity.kind == auth::Identity::Kind::user && actor.identity.system_admin)) {
+    co_return error(Errc::denied, "only system administrators may do this");
+  }
+  std::size_t n = 100;
+  if (auto s = query_value(query, "n"); !s.empty()) {
+    auto parsed = page_size(query, 1000);
+    if (!parsed || !*parsed) co_return error(Errc::pagination_invalid, "n must be 1-1000");
+    n = **parsed;
+  }
+  std::string repo(query_value(query, "repository"));
+  std::string last(query_value(query, "last"));  // "<repository>@<digest>" of the previous page
+  std::string after_repo, after_digest;
+  if (!last.empty()) {
+    auto at = last.rfind('@');
+    if (at == std::string::npos)
+      co_return error(Errc::pagination_invalid, "last is <repository>@<digest>");
+    after_repo = last.substr(0, at);
+    after_digest = last.substr(at + 1);
+  }
+  auto r = co_await net::offload(
+      ex, [&] { return ctx.meta.list_policy_verdicts(repo, after_repo, after_digest, n); });
+  if (!r) co_return error_response(r.error());
+  json::array out;
+  for (const auto& v : *r) {
+    out.push_back(json::object{{"repository", v.repository},
+                               {"digest", v.digest},
+                               {"outcome", v.outcome},
+                               {"summary", v.summary},
+                               {"inputs", v.inputs},
+                               {"evaluated_at", v.evaluated_at}});
+  }
+  json::object body{{"verdicts", std::move(out)}};
+  if (r->size() == n) body["last"] = r->back().repository + "@" + r->back().digest;
+  co_return json_ok(200, body);
+}
+
 }  // namespace
 
 net::Task<net::Response> handle_policy(Context& ctx, net::Exchange& ex, std::string_view path,
-                                       const Principal& who) {
+                                       const Query& query, const Principal& who) {
   if (!ctx.policy || !ctx.policy_admin || !ctx.security) {
     co_return error(Errc::not_found, "the policy engine is not enabled");
   }
@@ -421,6 +461,7 @@ net::Task<net::Response> handle_policy(Context& ctx, net::Exchange& ex, std::str
   if (path == "policy/versions") co_return co_await versions(ctx, ex, actor);
   if (path == "policy/dry-run") co_return co_await dry_run(ctx, ex, actor);
   if (path == "policy/bases") co_return co_await bases(ctx, ex, actor);
+  if (path == "policy/verdicts") co_return co_await verdicts(ctx, ex, actor, query);
   if (path.starts_with("policy/bases/")) {
     auto name = path.substr(13);
     if (!name.empty() && name.find('/') == std::string_view::npos) {

@@ -605,4 +605,38 @@ Result<std::vector<BaseDigestRecord>> PostgresStore::list_base_digests() {
   });
 }
 
+Result<void> PostgresStore::put_policy_verdict(const PolicyVerdictRecord& v) {
+  return with_conn([&](Conn& c) -> Result<void> {
+    auto rows = c.run(
+        "put policy verdict",
+        "INSERT INTO policy_verdicts (repository, digest, outcome, summary, inputs, evaluated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (repository, digest) DO UPDATE SET "
+        "outcome = excluded.outcome, summary = excluded.summary, inputs = excluded.inputs, "
+        "evaluated_at = excluded.evaluated_at",
+        {v.repository, v.digest, v.outcome, v.summary, v.inputs, v.evaluated_at});
+    if (!rows) return rows.error();
+    return {};
+  });
+}
+
+Result<std::vector<PolicyVerdictRecord>> PostgresStore::list_policy_verdicts(
+    std::string_view repository, std::string_view after_repository, std::string_view after_digest,
+    std::size_t limit) {
+  return with_conn([&](Conn& c) -> Result<std::vector<PolicyVerdictRecord>> {
+    auto rows = c.run(
+        "list policy verdicts",
+        "SELECT repository, digest, outcome, summary, inputs, evaluated_at FROM policy_verdicts "
+        "WHERE ($1 = '' OR repository = $1) AND (repository > $2 OR (repository = $2 AND "
+        "digest > $3)) ORDER BY repository, digest LIMIT $4",
+        {repository, after_repository, after_digest, static_cast<int64_t>(limit)});
+    if (!rows) return rows.error();
+    std::vector<PolicyVerdictRecord> out;
+    for (int i = 0; i < rows->size(); ++i) {
+      out.push_back({rows->text(i, 0), rows->text(i, 1), rows->text(i, 2), rows->text(i, 3),
+                     rows->text(i, 4), rows->integer(i, 5)});
+    }
+    return out;
+  });
+}
+
 }  // namespace portcullis::metadata

@@ -531,4 +531,36 @@ Result<std::vector<BaseDigestRecord>> SqliteStore::list_base_digests() {
   return out;
 }
 
+Result<void> SqliteStore::put_policy_verdict(const PolicyVerdictRecord& v) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(
+      "INSERT INTO policy_verdicts (repository, digest, outcome, summary, inputs, evaluated_at) "
+      "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repository, digest) DO UPDATE SET "
+      "outcome = excluded.outcome, summary = excluded.summary, inputs = excluded.inputs, "
+      "evaluated_at = excluded.evaluated_at");
+  s.bind(1, v.repository).bind(2, v.digest).bind(3, v.outcome).bind(4, v.summary);
+  s.bind(5, v.inputs).bind(6, v.evaluated_at);
+  if (s.step() != SQLITE_DONE) return fail("put policy verdict");
+  return {};
+}
+
+Result<std::vector<PolicyVerdictRecord>> SqliteStore::list_policy_verdicts(
+    std::string_view repository, std::string_view after_repository, std::string_view after_digest,
+    std::size_t limit) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(
+      "SELECT repository, digest, outcome, summary, inputs, evaluated_at FROM policy_verdicts "
+      "WHERE (? = '' OR repository = ?) AND (repository > ? OR (repository = ? AND digest > ?)) "
+      "ORDER BY repository, digest LIMIT ?");
+  s.bind(1, repository).bind(2, repository).bind(3, after_repository).bind(4, after_repository);
+  s.bind(5, after_digest).bind(6, static_cast<int64_t>(limit));
+  std::vector<PolicyVerdictRecord> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.integer(5)});
+  }
+  if (rc != SQLITE_DONE) return fail("list policy verdicts");
+  return out;
+}
+
 }  // namespace portcullis::metadata

@@ -115,6 +115,11 @@ class SqliteStore final : public MetadataStore {
   Result<bool> add_base_digest(const BaseDigestRecord& record,
                                const audit::AuditEvent& event) override;
   Result<std::vector<BaseDigestRecord>> list_base_digests() override;
+  Result<void> put_policy_verdict(const PolicyVerdictRecord& verdict) override;
+  Result<std::vector<PolicyVerdictRecord>> list_policy_verdicts(std::string_view repository,
+                                                                std::string_view after_repository,
+                                                                std::string_view after_digest,
+                                                                std::size_t limit) override;
 
   Result<void> append_audit(const std::vector<audit::AuditEvent>& events) override;
   Result<std::vector<audit::ChainedEvent>> list_audit(const AuditFilter& filter) override;

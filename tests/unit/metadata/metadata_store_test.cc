@@ -1403,5 +1403,31 @@ TYPED_TEST(MetadataStoreTest, ManifestsUsingABlobAreScopedToTheRepository) {
   EXPECT_TRUE(Ok(this->db().manifests_using_blob("nowhere", Dg("layer"), 10)).empty());
 }
 
+TYPED_TEST(MetadataStoreTest, PolicyVerdictsAreReplacedAndListedInPages) {
+  auto& db = this->db();
+  int64_t gen = Ok(db.access_generation());
+  Ok(db.put_policy_verdict(
+      {"b/app", Dg("2"), "denied", "denied; r [enforce]: fail", "policy v1", 10}));
+  Ok(db.put_policy_verdict({"a/app", Dg("1"), "allowed", "allowed", "policy v1", 11}));
+  Ok(db.put_policy_verdict({"b/app", Dg("1"), "quarantined", "quarantined", "policy v1", 12}));
+  Ok(db.put_policy_verdict({"b/app", Dg("2"), "allowed", "allowed", "policy v2", 13}));
+  EXPECT_EQ(Ok(db.access_generation()), gen);
+  EXPECT_TRUE(AllAudit(db).empty());
+  auto all = Ok(db.list_policy_verdicts("", "", "", 10));
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].repository, "a/app");
+  EXPECT_EQ(all[2].digest, Dg("2"));
+  EXPECT_EQ(all[2].outcome, "allowed");
+  EXPECT_EQ(all[2].inputs, "policy v2");
+  EXPECT_EQ(all[2].evaluated_at, 13);
+  auto b = Ok(db.list_policy_verdicts("b/app", "", "", 1));
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].digest, Dg("1"));
+  auto next = Ok(db.list_policy_verdicts("b/app", b[0].repository, b[0].digest, 10));
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].digest, Dg("2"));
+  EXPECT_TRUE(Ok(db.list_policy_verdicts("c/app", "", "", 10)).empty());
+}
+
 }  // namespace
 }  // namespace portcullis::metadata
