@@ -30,6 +30,7 @@ namespace portcullis::api {
 class AccessControl;
 class AuditRecorder;
 class SignatureGate;
+class PolicyGate;
 
 struct Options {
   std::size_t max_manifest_bytes = 4 * 1024 * 1024;  // larger manifest PUTs get 413 SIZE_INVALID
@@ -62,6 +63,11 @@ struct Context {
   // Blob HEADs touch the digest for the garbage collector (maintenance/gc.h),
   // at most once per interval per digest; null: HEAD touches every time.
   maintenance::RecentTouches* touches = nullptr;
+  // The registry policy (policy/): pulls, pushes and blobs are gated when
+  // `security` has policy rules. policy_admin manages policy versions and
+  // approved bases (/api/v1/policy/…), with or without authentication.
+  PolicyGate* policy = nullptr;
+  auth::Admin* policy_admin = nullptr;
 };
 
 // Decoded query parameters (last value wins).

@@ -117,7 +117,11 @@ net::Task<net::Response> RegistryHandler::dispatch(net::Exchange& ex) {
         co_return ctx_.access->refuse(ex, who, "registry:catalog:*");
       }
       co_return co_await handle_catalog(ctx_, ex, query, who);
-    case RouteKind::admin: co_return co_await handle_admin(ctx_, ex, route.reference, query, who);
+    case RouteKind::admin:
+      if (route.reference == "policy" || route.reference.starts_with("policy/")) {
+        co_return co_await handle_policy(ctx_, ex, route.reference, query, who);
+      }
+      co_return co_await handle_admin(ctx_, ex, route.reference, query, who);
     default: break;
   }
 

@@ -81,6 +81,18 @@ trust::Decision SignatureGate::evaluate(std::string_view repo, std::string_view 
                                         const trust::Rule& rule,
                                         const auth::AccessSnapshot& snapshot) {
   uint64_t repo_generation = cache_.generation(repo);
+  trust::Decision d = verify(repo, digest, rule, snapshot);
+  if (shared_) return d;
+  std::lock_guard lock(mu_);
+  if (entries_.size() >= kMaxEntries) entries_.clear();
+  entries_[key_of(repo, digest)] =
+      Entry{repo_generation, snapshot.generation, std::chrono::steady_clock::now() + kTtl, d};
+  return d;
+}
+
+trust::Decision SignatureGate::verify(std::string_view repo, std::string_view digest,
+                                      const trust::Rule& rule,
+                                      const auth::AccessSnapshot& snapshot) {
   trust::Decision d = verify_one(repo, digest, rule, snapshot);
   if (!d.satisfied) {
     // A platform image of a satisfying index is trusted through it.
@@ -99,11 +111,6 @@ trust::Decision SignatureGate::evaluate(std::string_view repo, std::string_view 
       }
     }
   }
-  if (shared_) return d;
-  std::lock_guard lock(mu_);
-  if (entries_.size() >= kMaxEntries) entries_.clear();
-  entries_[key_of(repo, digest)] =
-      Entry{repo_generation, snapshot.generation, std::chrono::steady_clock::now() + kTtl, d};
   return d;
 }
 

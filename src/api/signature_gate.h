@@ -43,6 +43,10 @@ class SignatureGate {
   // Verifies and decides, and caches the decision. Blocking.
   trust::Decision evaluate(std::string_view repo, std::string_view digest, const trust::Rule& rule,
                            const auth::AccessSnapshot& snapshot);
+  // The same verification and decision, not cached (a rule that is not one
+  // of the stored trust policies, e.g. a registry policy's signatures). Blocking.
+  trust::Decision verify(std::string_view repo, std::string_view digest, const trust::Rule& rule,
+                         const auth::AccessSnapshot& snapshot);
 
  private:
   trust::Decision verify_one(std::string_view repo, std::string_view digest,

@@ -1,5 +1,8 @@
 #include "auth/access_service.h"
 
+#include "policy/loader.h"
+#include "policy/stored.h"
+
 #include <algorithm>
 
 #include <boost/json.hpp>
@@ -178,6 +181,7 @@ Result<std::shared_ptr<const AccessSnapshot>> AccessService::load() {
   snap->policy = std::move(*policy);
   snap->tag_rules = std::move(*tag_rules);
   snap->trust = std::move(*trust_config);
+  if (auto loaded = load_registry_policy(*snap); !loaded) return loaded.error();
   return std::shared_ptr<const AccessSnapshot>(std::move(snap));
 }
 
@@ -219,8 +223,60 @@ Result<std::shared_ptr<const AccessSnapshot>> AccessService::refresh_if_stale() 
   }
   std::lock_guard lock(mu_);
   if (!current_ || current_->generation <= (*fresh)->generation) current_ = *fresh;
-  trust_active_.store(!current_->trust.empty(), std::memory_order_relaxed);
+  publish_flags();
   return current_;
+}
+
+void AccessService::publish_flags() {
+  trust_active_.store(!current_->trust.empty(), std::memory_order_relaxed);
+  policy_active_.store(!current_->registry_policy->rules.empty(), std::memory_order_relaxed);
+}
+
+Result<void> AccessService::load_registry_policy(AccessSnapshot& snap) {
+  auto latest = store_.latest_policy_version();
+  if (!latest) return latest.error();
+  if (*latest) {
+    std::shared_ptr<const AccessSnapshot> previous;
+    {
+      std::lock_guard lock(mu_);
+      previous = current_;
+    }
+    auto files = policy::decode_files((*latest)->files_json);
+    policy::LoadResult loaded;
+    if (files) loaded = policy::load_policy(std::move(*files));
+    if (files && loaded.policy) {
+      snap.registry_policy = std::make_shared<const policy::Policy>(std::move(*loaded.policy));
+      snap.policy_version = (*latest)->version;
+    } else {
+      // Validated before it was stored, so this is a newer binary's format or
+      // a hand-edited row: keep what was serving.
+      spdlog::error("policy: stored version {} does not load ({}); keeping version {}",
+                    (*latest)->version,
+                    files ? (loaded.errors.empty() ? "" : loaded.errors[0]) : files.error().message,
+                    previous ? previous->policy_version : 0);
+      if (previous) {
+        snap.registry_policy = previous->registry_policy;
+        snap.policy_version = previous->policy_version;
+      }
+    }
+  }
+  auto bases = store_.list_approved_bases();
+  if (!bases) return bases.error();
+  auto digests = store_.list_base_digests();
+  if (!digests) return digests.error();
+  for (const auto& b : *bases) {
+    policy::ApprovedBase base{b.name, b.repository, b.tag, "", {}};
+    auto current = store_.resolve_tag(b.repository, b.tag);
+    if (current && *current) base.current_digest = **current;
+    for (const auto& d : *digests) {
+      if (d.base != b.name) continue;
+      auto ids = decode_string_list(d.diff_ids_json);
+      if (!ids) continue;
+      base.history.push_back({d.digest, std::move(*ids), d.approved_at});
+    }
+    snap.bases.push_back(std::move(base));
+  }
+  return {};
 }
 
 Result<void> AccessService::reload() {
@@ -229,7 +285,7 @@ Result<void> AccessService::reload() {
   std::lock_guard lock(mu_);
   current_ = *fresh;
   checked_ = std::chrono::steady_clock::now();
-  trust_active_.store(!current_->trust.empty(), std::memory_order_relaxed);
+  publish_flags();
   return {};
 }
 

@@ -36,6 +36,8 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "metadata/metadata.h"
+#include "policy/lineage.h"
+#include "policy/policy.h"
 #include "trust/policy.h"
 
 namespace portcullis::auth {
@@ -53,6 +55,12 @@ struct AccessSnapshot {
   AccessPolicy policy;
   ImmutableTagRules tag_rules;
   trust::TrustConfig trust;  // signature keys and policies
+  // The registry policy (policy/): the newest stored version, never null.
+  // A stored version that no longer loads keeps the previous one (logged).
+  std::shared_ptr<const policy::Policy> registry_policy = std::make_shared<policy::Policy>();
+  int64_t policy_version = 0;  // 0: no policy stored
+  // Approved base images with their digest history and current digest.
+  std::vector<policy::ApprovedBase> bases;
 };
 
 // Trusted keys and trust policies as stored, decoded (JSON lists of strings).
@@ -89,6 +97,8 @@ class AccessService {
   // Whether the current snapshot has any trust policy: one relaxed atomic
   // load, for hot paths that only need the snapshot when it does.
   bool trust_active() const { return trust_active_.load(std::memory_order_relaxed); }
+  // Whether the registry policy has any rule (same contract as trust_active).
+  bool policy_active() const { return policy_active_.load(std::memory_order_relaxed); }
   // Re-reads the generation every refresh interval on a background thread;
   // from then on snapshot() only returns what it loaded. Stopped by the
   // destructor.
@@ -122,6 +132,7 @@ class AccessService {
 
  private:
   Result<std::shared_ptr<const AccessSnapshot>> load();
+  Result<void> load_registry_policy(AccessSnapshot& snap);
   // Reads the generation when the interval has passed and reloads on change.
   Result<std::shared_ptr<const AccessSnapshot>> refresh_if_stale();
 
@@ -133,6 +144,8 @@ class AccessService {
   std::shared_ptr<const AccessSnapshot> current_;              // guarded by mu_
   std::chrono::steady_clock::time_point checked_{};           // guarded by mu_
   std::atomic<bool> trust_active_{false};
+  std::atomic<bool> policy_active_{false};
+  void publish_flags();  // with mu_ held: trust_active_, policy_active_ from current_
   std::atomic<bool> refreshing_{false};  // the refresher thread keeps current_ fresh
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;

@@ -1,5 +1,8 @@
 #include "auth/admin.h"
 
+#include "oci/names.h"
+#include "policy/stored.h"
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -377,6 +380,89 @@ Result<void> check_patterns(const std::vector<std::string>& patterns) {
   return {};
 }
 }  // namespace
+
+Result<int64_t> Admin::put_policy(const Actor& actor, const std::vector<policy::PolicyFile>& files,
+                                  std::string_view comment) {
+  if (auto ok = require_system_admin(actor, "policy.put", ""); !ok) return ok.error();
+  for (const auto& f : files) {
+    if (!policy::valid_file_name(f.name)) {
+      return make_error(Errc::invalid_request,
+                        fmt::format("{}: policy file names are [A-Za-z0-9._-] ending in .yaml or "
+                                    ".yml",
+                                    f.name));
+    }
+  }
+  auto loaded = policy::load_policy(files);
+  if (!loaded.policy) {
+    std::string all;
+    for (const auto& e : loaded.errors) {
+      if (!all.empty()) all += "\n";
+      all += e;
+    }
+    return make_error(Errc::invalid_request, all);
+  }
+  if (comment.size() > 1024)
+    return make_error(Errc::invalid_request, "comment longer than 1024 characters");
+  metadata::PolicyVersionRecord rec;
+  rec.files_json = policy::encode_files(files);
+  rec.author = actor.identity.name;
+  rec.comment = std::string(comment);
+  rec.created_at = access_.clock().unix_seconds();
+  std::string names;
+  for (const auto& f : files) names += (names.empty() ? "" : ",") + f.name;
+  auto v = access_.store().put_policy_version(
+      rec, event(actor, "policy.put", "", "",
+                 fmt::format("files={} rules={} comment={}", names, loaded.policy->rules.size(),
+                             comment)));
+  if (!v) return v.error();
+  if (auto r = access_.reload(); !r) return r.error();
+  return *v;
+}
+
+Result<std::vector<metadata::PolicyVersionRecord>> Admin::list_policy_versions(const Actor& actor,
+                                                                               std::size_t limit) {
+  if (auto ok = require_system_admin(actor, "policy.list", ""); !ok) return ok.error();
+  return access_.store().list_policy_versions(limit);
+}
+
+Result<std::optional<metadata::PolicyVersionRecord>> Admin::get_policy_version(const Actor& actor,
+                                                                               int64_t version) {
+  if (auto ok = require_system_admin(actor, "policy.get", ""); !ok) return ok.error();
+  return access_.store().get_policy_version(version);
+}
+
+Result<void> Admin::put_approved_base(const Actor& actor, std::string_view name,
+                                      std::string_view repository, std::string_view tag) {
+  if (auto ok = require_system_admin(actor, "base.put", name); !ok) return ok;
+  if (!valid_account_name(name)) {
+    return make_error(Errc::name_invalid, "invalid base name: 1-64 of A-Z a-z 0-9 . _ @ -");
+  }
+  if (!oci::valid_repository_name(repository)) {
+    return make_error(Errc::name_invalid, fmt::format("invalid repository name: {}", repository));
+  }
+  if (!oci::valid_tag(tag))
+    return make_error(Errc::tag_invalid, fmt::format("invalid tag: {}", tag));
+  metadata::ApprovedBaseRecord rec{std::string(name), std::string(repository), std::string(tag),
+                                   access_.clock().unix_seconds()};
+  auto r = access_.store().put_approved_base(
+      rec, event(actor, "base.put", rec.repository, rec.tag, "base=" + rec.name));
+  if (!r) return r.error();
+  return access_.reload();
+}
+
+Result<void> Admin::delete_approved_base(const Actor& actor, std::string_view name) {
+  if (auto ok = require_system_admin(actor, "base.delete", name); !ok) return ok;
+  return changed(access_.store().delete_approved_base(
+                     name, event(actor, "base.delete", "", "", "base=" + std::string(name))),
+                 "no such approved base");
+}
+
+Result<std::vector<metadata::ApprovedBaseRecord>> Admin::list_approved_bases(const Actor& actor) {
+  if (actor.identity.kind == Identity::Kind::anonymous) {
+    return deny(actor, "base.list", "", "", "authentication required");
+  }
+  return access_.store().list_approved_bases();
+}
 
 Result<std::vector<metadata::TrustedKeyRecord>> Admin::list_trusted_keys(const Actor& actor) {
   if (actor.identity.kind == Identity::Kind::anonymous) {

@@ -25,6 +25,7 @@
 #include "audit/audit_chain.h"
 #include "auth/access_service.h"
 #include "metadata/metadata.h"
+#include "policy/loader.h"
 
 namespace portcullis::auth {
 
@@ -106,6 +107,22 @@ class Admin {
                                 const std::vector<std::string>& key_ids, int threshold,
                                 std::string_view mode);
   Result<void> delete_trust_policy(const Actor& actor, std::string_view name);
+
+  // The registry policy (policy/, docs/policy.md); system administrators.
+  // Validates the files as a whole (Errc::invalid_request whose message lists
+  // every problem as "file:line: field: message", one per line) and stores
+  // them as the next version; returns it. A rejected upload changes nothing.
+  Result<int64_t> put_policy(const Actor& actor, const std::vector<policy::PolicyFile>& files,
+                             std::string_view comment);
+  Result<std::vector<metadata::PolicyVersionRecord>> list_policy_versions(const Actor& actor,
+                                                                          std::size_t limit);
+  Result<std::optional<metadata::PolicyVersionRecord>> get_policy_version(const Actor& actor,
+                                                                          int64_t version);
+  // Approves (or re-points) a base image: repository:tag in this registry.
+  Result<void> put_approved_base(const Actor& actor, std::string_view name,
+                                 std::string_view repository, std::string_view tag);
+  Result<void> delete_approved_base(const Actor& actor, std::string_view name);
+  Result<std::vector<metadata::ApprovedBaseRecord>> list_approved_bases(const Actor& actor);
 
   Result<std::vector<audit::ChainedEvent>> list_audit(const Actor& actor,
                                                       const metadata::AuditFilter& filter);

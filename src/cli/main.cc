@@ -9,6 +9,7 @@
 #include "cli/admin_commands.h"
 #include "cli/key_commands.h"
 #include "cli/maintenance_commands.h"
+#include "cli/policy_commands.h"
 #include "cli/scan_commands.h"
 #include "cli/sign_commands.h"
 #include "config/config.h"
@@ -113,6 +114,7 @@ int main(int argc, char** argv) {
 
   // user, robot, namespace, member, tag-rule, trust, audit
   cli::AdminCommands admin_commands(app);
+  cli::PolicyCommands policy_commands(app);
 
   CLI11_PARSE(app, argc, argv);
 
@@ -121,6 +123,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (auto rc = admin_commands.run()) return *rc;
+  if (auto rc = policy_commands.run()) return *rc;
   if (*key_gen) return cli::key_generate(key_prefix.empty() ? "cosign" : key_prefix, key_force);
   if (*sign) return cli::sign(sign_flags);
   if (*fsck) return cli::fsck(fsck_flags);

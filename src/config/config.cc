@@ -144,6 +144,14 @@ const std::vector<Key>& table() {
         {{"gc.mark_delay_seconds", "",
           "Time between marking an unreferenced blob and deleting it (a push that saw it stored can still claim it)."},
          PC_INT(gc_mark_delay_seconds, 0, 3600)},
+        {{"policy.directory", "",
+          "Directory of registry policy files (*.yaml, *.yml; docs/policy.md). When set, its "
+          "files become the active policy version at start and whenever they change; an invalid "
+          "set is logged and the previous version stays active. Empty: policies are uploaded "
+          "through the API or `portcullis policy push`."},
+         [](Config& c, const std::string& v) { c.policy_directory = v; }},
+        {{"policy.reload_interval_seconds", "", "How often the policy directory is checked for changes."},
+         PC_INT(policy_reload_interval_seconds, 1, 86400)},
         {{"tls.certificate", "",
           "PEM certificate chain; with tls.key, serve HTTPS only. Re-read on SIGHUP."},
          [](Config& c, const std::string& v) { c.tls_certificate = v; }},

@@ -56,6 +56,8 @@ struct Config {
   bool gc_delete_untagged = false;        // gc.untagged: keep | delete
   int gc_untagged_age_hours = 7 * 24;     // with delete: untagged manifests older than this go
   int gc_mark_delay_seconds = 60;         // between marking a blob and deleting it
+  std::string policy_directory;  // registry policy files; "" = managed through the API/CLI only
+  int policy_reload_interval_seconds = 10;
 
   std::string effective_token_key_file() const;
 

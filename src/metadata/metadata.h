@@ -84,6 +84,11 @@ class ManifestIndex {
   // Digests of the indexes in repo that list `digest` as a child manifest.
   virtual Result<std::vector<std::string>> manifest_parents(std::string_view repo,
                                                             std::string_view digest) = 0;
+  // Digests of the manifests in repo that reference blob `digest` (a layer or
+  // config), sorted, at most limit.
+  virtual Result<std::vector<std::string>> manifests_using_blob(std::string_view repo,
+                                                                std::string_view digest,
+                                                                std::size_t limit) = 0;
   // The guard sees every tag that pointed at it. The audit event is written
   // only when something was deleted.
   virtual Result<bool> delete_manifest(std::string_view repo, std::string_view digest,
@@ -324,6 +329,80 @@ class TrustStore {
   virtual Result<std::vector<TrustPolicyRecord>> list_trust_policies() = 0;
 };
 
+// The registry policy (policy/): every uploaded version of the policy files,
+// and the approved base images with every digest their tags pointed at while
+// approved. Changes bump the access generation (every replica reloads its
+// snapshot) and are audited in the same transaction.
+struct PolicyVersionRecord {
+  int64_t version = 0;     // 1, 2, …; assigned by put_policy_version
+  std::string files_json;  // {"file.yaml": "<yaml text>", …}
+  std::string author;
+  std::string comment;
+  int64_t created_at = 0;
+};
+
+struct ApprovedBaseRecord {
+  std::string name;  // used in policy files (baseImages.allowed)
+  std::string repository;
+  std::string tag;
+  int64_t created_at = 0;
+};
+
+struct BaseDigestRecord {
+  std::string base;           // ApprovedBaseRecord::name
+  std::string digest;         // manifest digest the tag pointed at
+  std::string diff_ids_json;  // ["sha256:…", …] from the image config
+  int64_t approved_at = 0;
+};
+
+// The newest pull decision per (repository, digest), kept for inspection
+// (GET /api/v1/policy/verdicts) across restarts and replicas. Enforcement never
+// trusts a stored verdict: it re-evaluates whenever an input changed.
+struct PolicyVerdictRecord {
+  std::string repository;
+  std::string digest;
+  std::string outcome;  // allowed | warn | quarantined | denied
+  std::string summary;  // every rule's outcome (policy::summarize)
+  std::string inputs;   // the inputs' versions
+  int64_t evaluated_at = 0;
+};
+
+class PolicyStore {
+ public:
+  virtual ~PolicyStore() = default;
+  // Stores `record` (its version is ignored) as the next version; returns it.
+  virtual Result<int64_t> put_policy_version(const PolicyVersionRecord& record,
+                                             const audit::AuditEvent& event) = 0;
+  // The newest version; nullopt when none was ever stored.
+  virtual Result<std::optional<PolicyVersionRecord>> latest_policy_version() = 0;
+  virtual Result<std::optional<PolicyVersionRecord>> get_policy_version(int64_t version) = 0;
+  // Newest first, at most limit.
+  virtual Result<std::vector<PolicyVersionRecord>> list_policy_versions(std::size_t limit) = 0;
+
+  // Inserts or replaces (repository, tag) by name; the digest history stays.
+  virtual Result<void> put_approved_base(const ApprovedBaseRecord& base,
+                                         const audit::AuditEvent& event) = 0;
+  // Also forgets its digest history. False when there is no such base.
+  virtual Result<bool> delete_approved_base(std::string_view name,
+                                            const audit::AuditEvent& event) = 0;
+  virtual Result<std::vector<ApprovedBaseRecord>> list_approved_bases() = 0;  // by name
+  // Records a digest in a base's history. False (and no event) when it is
+  // recorded already or the base does not exist.
+  virtual Result<bool> add_base_digest(const BaseDigestRecord& record,
+                                       const audit::AuditEvent& event) = 0;
+  // Every base's history: by base name, then approved_at, then digest.
+  virtual Result<std::vector<BaseDigestRecord>> list_base_digests() = 0;
+
+  // Inserts or replaces the verdict of (repository, digest). Not audited
+  // (decisions are audited by the caller); does not bump the generation.
+  virtual Result<void> put_policy_verdict(const PolicyVerdictRecord& verdict) = 0;
+  // Verdicts in `repository` ("" = every repository), by repository then
+  // digest, strictly after (after_repository, after_digest), at most limit.
+  virtual Result<std::vector<PolicyVerdictRecord>> list_policy_verdicts(
+      std::string_view repository, std::string_view after_repository, std::string_view after_digest,
+      std::size_t limit) = 0;
+};
+
 struct AuditFilter {
   std::string actor;       // exact; "" = any
   std::string action;      // exact; "" = any
@@ -363,6 +442,7 @@ class MetadataStore : public RepositoryIndex,
                       public ScanResults,
                       public AccessStore,
                       public TrustStore,
+                      public PolicyStore,
                       public AuditLog {};
 
 }  // namespace portcullis::metadata

@@ -285,6 +285,70 @@ CREATE INDEX manifest_children_by_any_child ON manifest_children (child);
 CREATE INDEX repo_blobs_by_digest ON repo_blobs (digest);
 )sql",
        ""},
+      // 6: the registry policy: uploaded policy versions (files as JSON), approved
+      // base images and the history of digests each base tag was approved at.
+      {R"sql(
+CREATE TABLE policy_versions (
+  version BIGINT PRIMARY KEY,
+  files TEXT NOT NULL,
+  author TEXT NOT NULL,
+  comment TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE approved_bases (
+  name TEXT PRIMARY KEY,
+  repository TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE approved_base_digests (
+  base TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  diff_ids TEXT NOT NULL,
+  approved_at BIGINT NOT NULL,
+  PRIMARY KEY (base, digest)
+);
+CREATE TABLE policy_verdicts (
+  repository TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  inputs TEXT NOT NULL,
+  evaluated_at BIGINT NOT NULL,
+  PRIMARY KEY (repository, digest)
+);
+)sql",
+       R"sql(
+CREATE TABLE policy_versions (
+  version BIGINT PRIMARY KEY,
+  files TEXT NOT NULL,
+  author TEXT NOT NULL,
+  comment TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE approved_bases (
+  name TEXT COLLATE "C" PRIMARY KEY,
+  repository TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE approved_base_digests (
+  base TEXT COLLATE "C" NOT NULL,
+  digest TEXT COLLATE "C" NOT NULL,
+  diff_ids TEXT NOT NULL,
+  approved_at BIGINT NOT NULL,
+  PRIMARY KEY (base, digest)
+);
+CREATE TABLE policy_verdicts (
+  repository TEXT COLLATE "C" NOT NULL,
+  digest TEXT COLLATE "C" NOT NULL,
+  outcome TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  inputs TEXT NOT NULL,
+  evaluated_at BIGINT NOT NULL,
+  PRIMARY KEY (repository, digest)
+);
+)sql"},
   };
   return kMigrations;
 }

@@ -69,7 +69,11 @@ void ScanQueue::enqueue(const std::string& digest) {
     queue_.push_back(digest);
   }
   (void)results_.put_scan({digest, "queued", "", "", "", "", clock_.unix_seconds()});
-  cv_.notify_one();
+  generation_.fetch_add(1, std::memory_order_release);
+  // notify_all: the advisory watcher waits on the same condition variable,
+  // and a notify_one that woke it instead of a worker would leave the digest
+  // queued until the next push.
+  cv_.notify_all();
 }
 
 QueueStats ScanQueue::stats() const {
@@ -129,6 +133,7 @@ std::size_t ScanQueue::rematch_stale() {
     (*record)->data_version = version;
     (*record)->updated_at = clock_.unix_seconds();
     if (results_.put_scan(**record)) ++n;
+    generation_.fetch_add(1, std::memory_order_release);
   }
   std::lock_guard lock(mu_);
   rematches_ += n;
@@ -182,6 +187,7 @@ Result<metadata::ScanRecord> ScanQueue::scan_now(const std::string& digest_text)
   auto digest = oci::Digest::parse(digest_text);
   if (!digest) return digest.error();
   (void)results_.put_scan(record);
+  generation_.fetch_add(1, std::memory_order_release);
   auto inv = inventory_of(*digest, 0);
   record.updated_at = clock_.unix_seconds();
   if (!inv) {
@@ -195,6 +201,7 @@ Result<metadata::ScanRecord> ScanQueue::scan_now(const std::string& digest_text)
     record.status = "done";
   }
   auto stored = results_.put_scan(record);
+  generation_.fetch_add(1, std::memory_order_release);
   if (!stored) return stored.error();
   return record;
 }

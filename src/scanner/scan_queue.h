@@ -61,6 +61,9 @@ class ScanQueue {
   Result<metadata::ScanRecord> scan_now(const std::string& digest);
 
   QueueStats stats() const;
+  // Increases after every scan record this queue writes (queued, finished,
+  // failed, re-matched): cached decisions that read scan results compare it.
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
  private:
   void worker();
@@ -83,6 +86,7 @@ class ScanQueue {
   double seconds_ = 0;                 // guarded by mu_
   std::string last_data_version_;      // guarded by mu_
   std::vector<std::thread> threads_;
+  std::atomic<uint64_t> generation_{0};
 };
 
 }  // namespace portcullis::scanner

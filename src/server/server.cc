@@ -16,17 +16,19 @@
 
 #include "api/access_control.h"
 #include "api/audit_recorder.h"
+#include "api/policy_gate.h"
 #include "api/registry_handler.h"
 #include "api/signature_gate.h"
 #include "auth/access_service.h"
 #include "auth/admin.h"
 #include "auth/token_service.h"
+#include "base/log.h"
 #include "maintenance/gc.h"
 #include "maintenance/upload_purge.h"
-#include "base/log.h"
 #include "net/server.h"
 #include "scanner/advisories/database.h"
 #include "scanner/scan_queue.h"
+#include "server/policy_directory.h"
 #include "storage/filesystem_store.h"
 
 namespace portcullis::server {
@@ -167,6 +169,28 @@ int serve(const config::Config& cfg) {
     access->start_refresher();
     api::SignatureGate signature_gate(blobs, meta, cache, clock, api_options.shared_metadata);
     ctx.signatures = &signature_gate;
+    // The registry policy: evaluated and enforced with or without authentication.
+    // Replicas: another replica's signatures and scan results are seen within
+    // the access refresh interval (policy_gate.h).
+    api::PolicyGate policy_gate(blobs, meta, cache, signature_gate, clock, scans.get(),
+                                api_options.shared_metadata ? std::chrono::seconds(2)
+                                                            : std::chrono::seconds(60));
+    ctx.policy = &policy_gate;
+    auth::Admin policy_admin(*access);
+    ctx.policy_admin = &policy_admin;
+    // Approved base tags re-resolved to digests (bases approved by the CLI or
+    // another replica, tags moved): at start and every reload interval.
+    auto track_bases = [&policy_gate, &access] {
+      if (auto snap = access->snapshot(); snap && policy_gate.track_bases(**snap)) {
+        (void)access->reload();
+      }
+    };
+    PolicyDirectoryWatcher policy_watcher(cfg.policy_directory,
+                                          std::chrono::seconds(cfg.policy_reload_interval_seconds),
+                                          policy_admin, *access, track_bases);
+    policy_watcher.sync();
+    track_bases();
+    policy_watcher.start();
     if (cfg.auth_enabled) {
       auto boot = access->bootstrap_admin(initial_admin_password(cfg));
       if (!boot) throw std::runtime_error("creating the initial admin: " + boot.error().message);

@@ -7,6 +7,7 @@
 #include "api/audit_recorder.h"
 #include "api/handlers/handlers.h"
 #include "api/handlers/util.h"
+#include "api/policy_gate.h"
 #include "auth/access_service.h"
 #include "maintenance/gc.h"
 #include "oci/digest.h"
@@ -116,6 +117,22 @@ net::Task<net::Response> handle_blob(Context& ctx, net::Exchange& ex, const Rout
                         "a signature policy covers this repository: manifests are served only "
                         "through /v2/<name>/manifests/<reference>");
       }
+    }
+  }
+  // The registry policy: layers and configs of refused images are refused too
+  // (unless another image in the repository that is served uses them).
+  if (!head && ctx.policy && ctx.security && ctx.security->policy_active()) {
+    auto snap = ctx.security->snapshot();
+    if (snap && !(*snap)->registry_policy->rules_for(repo).empty()) {
+      // Cached answers need no hop to the worker pool.
+      std::optional<std::string> refusal;
+      if (auto known = ctx.policy->cached_blob_refusal(repo, digest->str(), **snap)) {
+        refusal = std::move(*known);
+      } else {
+        refusal = co_await net::offload(
+            ex, [&] { return ctx.policy->blob_refusal(repo, digest->str(), **snap); });
+      }
+      if (refusal) co_return error(Errc::denied, *refusal);
     }
   }
   // Hot path: the link is cached, and opening a local file costs microseconds

@@ -31,6 +31,10 @@ net::Task<net::Response> handle_token(Context& ctx, net::Exchange& ex, const Que
 // `path` is what follows "/api/v1/".
 net::Task<net::Response> handle_admin(Context& ctx, net::Exchange& ex, std::string_view path,
                                       const Query& query, const Principal& who);
+// /api/v1/policy…: policy versions, evaluation, dry runs, approved bases
+// (api/handlers/policy.cc). `path` is what follows "/api/v1/".
+net::Task<net::Response> handle_policy(Context& ctx, net::Exchange& ex, std::string_view path,
+                                       const Query& query, const Principal& who);
 net::Task<net::Response> handle_health(Context& ctx, net::Exchange& ex, RouteKind kind);
 
 }  // namespace portcullis::api

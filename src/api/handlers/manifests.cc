@@ -6,12 +6,14 @@
 #include "api/audit_recorder.h"
 #include "api/handlers/handlers.h"
 #include "api/handlers/util.h"
+#include "api/policy_gate.h"
 #include "api/signature_gate.h"
 #include "maintenance/gc.h"
+#include "auth/access_service.h"
+#include "auth/immutable_tags.h"
 #include "oci/manifest.h"
 #include "oci/media_types.h"
 #include "oci/names.h"
-#include "auth/immutable_tags.h"
 #include "scanner/scan_queue.h"
 
 namespace portcullis::api {
@@ -183,6 +185,41 @@ net::Task<std::optional<net::Response>> check_signatures(Context& ctx, net::Exch
   co_return error(Errc::denied, decision->message);
 }
 
+// The registry policy for this pull: nullopt to serve, or the refusal. A
+// new verdict is audited with the versions of its inputs.
+net::Task<std::optional<net::Response>> check_policy(Context& ctx, net::Exchange& ex,
+                                                     std::string_view repo,
+                                                     std::string_view reference,
+                                                     const CachedManifest& entry,
+                                                     const Principal& who) {
+  auto snap = ctx.security->snapshot();
+  if (!snap || (*snap)->registry_policy->rules_for(repo).empty()) co_return std::nullopt;
+  auto verdict = ctx.policy->lookup(repo, entry.digest, **snap);
+  if (!verdict) {
+    verdict = co_await net::offload(
+        ex, [&] { return ctx.policy->evaluate(repo, entry.digest, **snap, policy::Phase::pull); });
+    if (ctx.audit) {
+      auto e = event(ctx, who, "policy", repo, std::string(reference), entry.digest);
+      const auto& d = verdict->decision;
+      e.result = d.allowed ? (d.message.empty() ? "success" : "warn")
+                           : (d.quarantined ? "quarantined" : "denied");
+      e.detail = policy::summarize(d) + " (" + verdict->inputs + ")";
+      ctx.audit->record(std::move(e));
+    }
+  }
+  const auto& d = verdict->decision;
+  if (d.allowed) co_return std::nullopt;
+  // Administrators may inspect what waits for its verdict.
+  if (d.quarantined && who.identity.system_admin) co_return std::nullopt;
+  if (ctx.audit) {
+    auto e = event(ctx, who, "pull", repo, std::string(reference), entry.digest);
+    e.result = "denied";
+    e.detail = d.message;
+    ctx.audit->record(std::move(e));
+  }
+  co_return error(Errc::denied, d.message);
+}
+
 net::Task<net::Response> get(Context& ctx, net::Exchange& ex, std::string_view repo,
                              const oci::ManifestRef& ref, std::string_view route_reference,
                              bool head, const Principal& who) {
@@ -238,6 +275,11 @@ net::Task<net::Response> get(Context& ctx, net::Exchange& ex, std::string_view r
   // HEAD is not gated: it reveals only the digest, which signers need to sign.
   if (!head && ctx.signatures && ctx.security && ctx.security->trust_active() && !entry->artifact) {
     if (auto refused = co_await check_signatures(ctx, ex, repo, route_reference, *entry, who)) {
+      co_return std::move(*refused);
+    }
+  }
+  if (!head && ctx.policy && ctx.security && ctx.security->policy_active() && !entry->artifact) {
+    if (auto refused = co_await check_policy(ctx, ex, repo, route_reference, *entry, who)) {
       co_return std::move(*refused);
     }
   }
@@ -305,6 +347,34 @@ Result<void> store(Context& ctx, std::string_view repo, const oci::ManifestRef& 
   return ctx.meta.put_manifest(repo, record, children, tag, write);
 }
 
+// onPush rules (labels, annotations, base image, max age): the refusal, or
+// nullopt to store. Skipped when the config blob is not in the repository
+// (store() then refuses the manifest for that).
+std::optional<Error> check_push_policy(Context& ctx, std::string_view repo,
+                                       const oci::ManifestRef& ref, const oci::Manifest& m,
+                                       const oci::Digest& digest, const std::string& bytes,
+                                       const auth::AccessSnapshot* snap, const Principal& who) {
+  if (!snap || !ctx.policy || is_artifact(bytes, m.media_type)) return std::nullopt;
+  bool any = false;
+  for (const auto* rule : snap->registry_policy->rules_for(repo)) any |= rule->on_push;
+  if (!any) return std::nullopt;
+  if (m.config) {
+    auto linked = ctx.meta.linked_blob(repo, m.config->digest.str());
+    if (!linked || !*linked) return std::nullopt;
+  }
+  auto v = ctx.policy->evaluate_push(repo, digest.str(), bytes, m.media_type, *snap);
+  if (v.decision.allowed) return std::nullopt;
+  // The refused push itself is audited by the caller; this records the
+  // decision with the versions of its inputs, as pull decisions are.
+  if (ctx.audit) {
+    auto e = event(ctx, who, "policy", repo, ref.str(), digest.str());
+    e.result = "denied";
+    e.detail = policy::summarize(v.decision) + " (" + v.inputs + ")";
+    ctx.audit->record(std::move(e));
+  }
+  return make_error(Errc::denied, v.decision.message);
+}
+
 net::Task<net::Response> put(Context& ctx, net::Exchange& ex, std::string_view repo,
                              const oci::ManifestRef& ref, const Principal& who) {
   auto body = co_await ex.read_all(ctx.options.max_manifest_bytes);
@@ -322,10 +392,21 @@ net::Task<net::Response> put(Context& ctx, net::Exchange& ex, std::string_view r
   if (ref.is_digest() && digest != *ref.digest) {
     co_return error(Errc::digest_invalid, "manifest content does not match the digest in the URL");
   }
-  auto stored = co_await net::offload(ex, [&] {
+  auto stored = co_await net::offload(ex, [&]() -> Result<void> {
+    std::shared_ptr<const auth::AccessSnapshot> snap;
+    if (ctx.security && (ctx.policy || ctx.security->policy_active())) {
+      if (auto s = ctx.security->snapshot()) snap = *s;
+    }
+    if (auto refused = check_push_policy(ctx, repo, ref, *parsed, digest, *body, snap.get(), who)) {
+      return *refused;
+    }
     auto r = store(ctx, repo, ref, *parsed, digest, *body, who);
     ctx.cache.invalidate(repo);
     if (r && ctx.scans) ctx.scans->enqueue(digest.str());
+    if (r && snap && ctx.policy && !ref.is_digest() &&
+        ctx.policy->track_bases(*snap, repo, ref.tag)) {
+      (void)ctx.security->reload();
+    }
     return r;
   });
   if (!stored) {

@@ -464,3 +464,179 @@ Result<std::vector<audit::ChainedEvent>> PostgresStore::audit_rows(uint64_t afte
 }
 
 }  // namespace portcullis::metadata
+
+// --- registry policy ----------------------------------------------------------
+
+namespace portcullis::metadata {
+
+#define PC_PG_POLICY_VERSION_COLUMNS \
+  "SELECT version, files, author, comment, created_at FROM policy_versions "
+
+Result<int64_t> PostgresStore::put_policy_version(const PolicyVersionRecord& record,
+                                                  const audit::AuditEvent& event) {
+  int64_t version = 0;
+  auto r = access_change(event, [&](Conn& c) -> Result<bool> {
+    // The access_state row lock (held by access_change) serialises versions.
+    auto next = c.run("next policy version",
+                      "SELECT COALESCE(MAX(version), 0) + 1 FROM policy_versions", {});
+    if (!next) return next.error();
+    version = next->integer(0, 0);
+    auto rows =
+        c.run("put policy version",
+              "INSERT INTO policy_versions (version, files, author, comment, created_at) "
+              "VALUES ($1, $2, $3, $4, $5)",
+              {version, record.files_json, record.author, record.comment, record.created_at});
+    if (!rows) return rows.error();
+    return true;
+  });
+  if (!r) return r.error();
+  return version;
+}
+
+namespace {
+template <class Rows>
+PolicyVersionRecord pg_policy_version_row(const Rows& rows, int i) {
+  return {rows.integer(i, 0), rows.text(i, 1), rows.text(i, 2), rows.text(i, 3),
+          rows.integer(i, 4)};
+}
+}  // namespace
+
+Result<std::optional<PolicyVersionRecord>> PostgresStore::latest_policy_version() {
+  return with_conn([&](Conn& c) -> Result<std::optional<PolicyVersionRecord>> {
+    auto rows = c.run("latest policy version",
+                      PC_PG_POLICY_VERSION_COLUMNS "ORDER BY version DESC LIMIT 1", {});
+    if (!rows) return rows.error();
+    if (rows->size() == 0) return std::optional<PolicyVersionRecord>();
+    return std::optional<PolicyVersionRecord>(pg_policy_version_row(*rows, 0));
+  });
+}
+
+Result<std::optional<PolicyVersionRecord>> PostgresStore::get_policy_version(int64_t version) {
+  return with_conn([&](Conn& c) -> Result<std::optional<PolicyVersionRecord>> {
+    auto rows =
+        c.run("get policy version", PC_PG_POLICY_VERSION_COLUMNS "WHERE version = $1", {version});
+    if (!rows) return rows.error();
+    if (rows->size() == 0) return std::optional<PolicyVersionRecord>();
+    return std::optional<PolicyVersionRecord>(pg_policy_version_row(*rows, 0));
+  });
+}
+
+Result<std::vector<PolicyVersionRecord>> PostgresStore::list_policy_versions(std::size_t limit) {
+  return with_conn([&](Conn& c) -> Result<std::vector<PolicyVersionRecord>> {
+    auto rows =
+        c.run("list policy versions", PC_PG_POLICY_VERSION_COLUMNS "ORDER BY version DESC LIMIT $1",
+              {static_cast<int64_t>(limit)});
+    if (!rows) return rows.error();
+    std::vector<PolicyVersionRecord> out;
+    for (int i = 0; i < rows->size(); ++i) out.push_back(pg_policy_version_row(*rows, i));
+    return out;
+  });
+}
+
+Result<void> PostgresStore::put_approved_base(const ApprovedBaseRecord& base,
+                                              const audit::AuditEvent& event) {
+  auto r = access_change(event, [&](Conn& c) -> Result<bool> {
+    auto rows = c.run("put approved base",
+                      "INSERT INTO approved_bases (name, repository, tag, created_at) "
+                      "VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO UPDATE SET "
+                      "repository = excluded.repository, tag = excluded.tag",
+                      {base.name, base.repository, base.tag, base.created_at});
+    if (!rows) return rows.error();
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
+}
+
+Result<bool> PostgresStore::delete_approved_base(std::string_view name,
+                                                 const audit::AuditEvent& event) {
+  return access_change(event, [&](Conn& c) -> Result<bool> {
+    auto rows = c.run("delete approved base", "DELETE FROM approved_bases WHERE name = $1", {name});
+    if (!rows) return rows.error();
+    if (rows->affected() == 0) return false;
+    rows = c.run("delete approved base digests",
+                 "DELETE FROM approved_base_digests WHERE base = $1", {name});
+    if (!rows) return rows.error();
+    return true;
+  });
+}
+
+Result<std::vector<ApprovedBaseRecord>> PostgresStore::list_approved_bases() {
+  return with_conn([&](Conn& c) -> Result<std::vector<ApprovedBaseRecord>> {
+    auto rows = c.run("list approved bases",
+                      "SELECT name, repository, tag, created_at FROM approved_bases "
+                      "ORDER BY name COLLATE \"C\"",
+                      {});
+    if (!rows) return rows.error();
+    std::vector<ApprovedBaseRecord> out;
+    for (int i = 0; i < rows->size(); ++i) {
+      out.push_back({rows->text(i, 0), rows->text(i, 1), rows->text(i, 2), rows->integer(i, 3)});
+    }
+    return out;
+  });
+}
+
+Result<bool> PostgresStore::add_base_digest(const BaseDigestRecord& record,
+                                            const audit::AuditEvent& event) {
+  return access_change(event, [&](Conn& c) -> Result<bool> {
+    auto rows = c.run("add base digest",
+                      "INSERT INTO approved_base_digests (base, digest, diff_ids, approved_at) "
+                      "SELECT $1, $2, $3, $4 WHERE EXISTS "
+                      "(SELECT 1 FROM approved_bases WHERE name = $1) "
+                      "ON CONFLICT (base, digest) DO NOTHING",
+                      {record.base, record.digest, record.diff_ids_json, record.approved_at});
+    if (!rows) return rows.error();
+    return rows->affected() > 0;
+  });
+}
+
+Result<std::vector<BaseDigestRecord>> PostgresStore::list_base_digests() {
+  return with_conn([&](Conn& c) -> Result<std::vector<BaseDigestRecord>> {
+    auto rows = c.run("list base digests",
+                      "SELECT base, digest, diff_ids, approved_at FROM approved_base_digests "
+                      "ORDER BY base COLLATE \"C\", approved_at, digest COLLATE \"C\"",
+                      {});
+    if (!rows) return rows.error();
+    std::vector<BaseDigestRecord> out;
+    for (int i = 0; i < rows->size(); ++i) {
+      out.push_back({rows->text(i, 0), rows->text(i, 1), rows->text(i, 2), rows->integer(i, 3)});
+    }
+    return out;
+  });
+}
+
+Result<void> PostgresStore::put_policy_verdict(const PolicyVerdictRecord& v) {
+  return with_conn([&](Conn& c) -> Result<void> {
+    auto rows = c.run(
+        "put policy verdict",
+        "INSERT INTO policy_verdicts (repository, digest, outcome, summary, inputs, evaluated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (repository, digest) DO UPDATE SET "
+        "outcome = excluded.outcome, summary = excluded.summary, inputs = excluded.inputs, "
+        "evaluated_at = excluded.evaluated_at",
+        {v.repository, v.digest, v.outcome, v.summary, v.inputs, v.evaluated_at});
+    if (!rows) return rows.error();
+    return {};
+  });
+}
+
+Result<std::vector<PolicyVerdictRecord>> PostgresStore::list_policy_verdicts(
+    std::string_view repository, std::string_view after_repository, std::string_view after_digest,
+    std::size_t limit) {
+  return with_conn([&](Conn& c) -> Result<std::vector<PolicyVerdictRecord>> {
+    auto rows = c.run(
+        "list policy verdicts",
+        "SELECT repository, digest, outcome, summary, inputs, evaluated_at FROM policy_verdicts "
+        "WHERE ($1 = '' OR repository = $1) AND (repository > $2 OR (repository = $2 AND "
+        "digest > $3)) ORDER BY repository, digest LIMIT $4",
+        {repository, after_repository, after_digest, static_cast<int64_t>(limit)});
+    if (!rows) return rows.error();
+    std::vector<PolicyVerdictRecord> out;
+    for (int i = 0; i < rows->size(); ++i) {
+      out.push_back({rows->text(i, 0), rows->text(i, 1), rows->text(i, 2), rows->text(i, 3),
+                     rows->text(i, 4), rows->integer(i, 5)});
+    }
+    return out;
+  });
+}
+
+}  // namespace portcullis::metadata

@@ -314,6 +314,22 @@ Result<std::optional<ManifestRecord>> PostgresStore::get_manifest(std::string_vi
   });
 }
 
+Result<std::vector<std::string>> PostgresStore::manifests_using_blob(std::string_view repo,
+                                                                     std::string_view digest,
+                                                                     std::size_t limit) {
+  return with_conn([&](Conn& c) -> Result<std::vector<std::string>> {
+    auto rows = c.run("manifests using blob",
+                      "SELECT c.parent FROM manifest_children c JOIN repositories r "
+                      "ON r.id = c.repo_id WHERE r.name = $1 AND c.child = $2 "
+                      "AND c.is_manifest = 0 ORDER BY c.parent LIMIT $3",
+                      {repo, digest, static_cast<int64_t>(limit)});
+    if (!rows) return rows.error();
+    std::vector<std::string> out;
+    for (int i = 0; i < rows->size(); ++i) out.push_back(rows->text(i, 0));
+    return out;
+  });
+}
+
 Result<std::vector<std::string>> PostgresStore::manifest_parents(std::string_view repo,
                                                                  std::string_view digest) {
   return with_conn([&](Conn& c) -> Result<std::vector<std::string>> {

@@ -68,6 +68,9 @@ class PostgresStore final : public MetadataStore {
                             const WriteOptions& write = {}) override;
   Result<std::optional<ManifestRecord>> get_manifest(std::string_view repo,
                                                      std::string_view digest) override;
+  Result<std::vector<std::string>> manifests_using_blob(std::string_view repo,
+                                                        std::string_view digest,
+                                                        std::size_t limit) override;
   Result<std::vector<std::string>> manifest_parents(std::string_view repo,
                                                     std::string_view digest) override;
   Result<bool> delete_manifest(std::string_view repo, std::string_view digest,
@@ -137,6 +140,24 @@ class PostgresStore final : public MetadataStore {
                                const audit::AuditEvent& event) override;
   Result<std::vector<TagRuleRecord>> list_tag_rules() override;
   Result<int64_t> access_generation() override;
+
+  Result<int64_t> put_policy_version(const PolicyVersionRecord& record,
+                                     const audit::AuditEvent& event) override;
+  Result<std::optional<PolicyVersionRecord>> latest_policy_version() override;
+  Result<std::optional<PolicyVersionRecord>> get_policy_version(int64_t version) override;
+  Result<std::vector<PolicyVersionRecord>> list_policy_versions(std::size_t limit) override;
+  Result<void> put_approved_base(const ApprovedBaseRecord& base,
+                                 const audit::AuditEvent& event) override;
+  Result<bool> delete_approved_base(std::string_view name, const audit::AuditEvent& event) override;
+  Result<std::vector<ApprovedBaseRecord>> list_approved_bases() override;
+  Result<bool> add_base_digest(const BaseDigestRecord& record,
+                               const audit::AuditEvent& event) override;
+  Result<std::vector<BaseDigestRecord>> list_base_digests() override;
+  Result<void> put_policy_verdict(const PolicyVerdictRecord& verdict) override;
+  Result<std::vector<PolicyVerdictRecord>> list_policy_verdicts(std::string_view repository,
+                                                                std::string_view after_repository,
+                                                                std::string_view after_digest,
+                                                                std::size_t limit) override;
 
   Result<void> append_audit(const std::vector<audit::AuditEvent>& events) override;
   Result<std::vector<audit::ChainedEvent>> list_audit(const AuditFilter& filter) override;

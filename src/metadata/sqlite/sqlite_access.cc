@@ -401,3 +401,166 @@ Result<std::vector<audit::ChainedEvent>> SqliteStore::audit_rows(uint64_t after_
 }
 
 }  // namespace portcullis::metadata
+
+// --- registry policy ----------------------------------------------------------
+
+namespace portcullis::metadata {
+
+namespace {
+PolicyVersionRecord policy_version_row(SqliteDb::Stmt& s) {
+  return {s.integer(0), s.text(1), s.text(2), s.text(3), s.integer(4)};
+}
+// Statements are cached by their text's address: literals only.
+#define PC_POLICY_VERSION_COLUMNS \
+  "SELECT version, files, author, comment, created_at FROM policy_versions "
+}  // namespace
+
+Result<int64_t> SqliteStore::put_policy_version(const PolicyVersionRecord& record,
+                                                const audit::AuditEvent& event) {
+  int64_t version = 0;
+  audit::AuditEvent e = event;
+  auto r = access_change(e, [&]() -> Result<bool> {
+    auto next = prepare("SELECT COALESCE(MAX(version), 0) + 1 FROM policy_versions");
+    if (next.step() != SQLITE_ROW) return fail("next policy version");
+    version = next.integer(0);
+    auto s = prepare(
+        "INSERT INTO policy_versions (version, files, author, comment, created_at) "
+        "VALUES (?, ?, ?, ?, ?)");
+    s.bind(1, version).bind(2, record.files_json).bind(3, record.author);
+    s.bind(4, record.comment).bind(5, record.created_at);
+    if (s.step() != SQLITE_DONE) return fail("put policy version");
+    return true;
+  });
+  if (!r) return r.error();
+  return version;
+}
+
+Result<std::optional<PolicyVersionRecord>> SqliteStore::latest_policy_version() {
+  std::lock_guard lock(mu_);
+  auto s = prepare(PC_POLICY_VERSION_COLUMNS "ORDER BY version DESC LIMIT 1");
+  int rc = s.step();
+  if (rc == SQLITE_DONE) return std::optional<PolicyVersionRecord>();
+  if (rc != SQLITE_ROW) return fail("latest policy version");
+  return std::optional<PolicyVersionRecord>(policy_version_row(s));
+}
+
+Result<std::optional<PolicyVersionRecord>> SqliteStore::get_policy_version(int64_t version) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(PC_POLICY_VERSION_COLUMNS "WHERE version = ?");
+  s.bind(1, version);
+  int rc = s.step();
+  if (rc == SQLITE_DONE) return std::optional<PolicyVersionRecord>();
+  if (rc != SQLITE_ROW) return fail("get policy version");
+  return std::optional<PolicyVersionRecord>(policy_version_row(s));
+}
+
+Result<std::vector<PolicyVersionRecord>> SqliteStore::list_policy_versions(std::size_t limit) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(PC_POLICY_VERSION_COLUMNS "ORDER BY version DESC LIMIT ?");
+  s.bind(1, static_cast<int64_t>(limit));
+  std::vector<PolicyVersionRecord> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(policy_version_row(s));
+  if (rc != SQLITE_DONE) return fail("list policy versions");
+  return out;
+}
+
+Result<void> SqliteStore::put_approved_base(const ApprovedBaseRecord& base,
+                                            const audit::AuditEvent& event) {
+  auto r = access_change(event, [&]() -> Result<bool> {
+    auto s = prepare(
+        "INSERT INTO approved_bases (name, repository, tag, created_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET repository = excluded.repository, tag = excluded.tag");
+    s.bind(1, base.name).bind(2, base.repository).bind(3, base.tag).bind(4, base.created_at);
+    if (s.step() != SQLITE_DONE) return fail("put approved base");
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
+}
+
+Result<bool> SqliteStore::delete_approved_base(std::string_view name,
+                                               const audit::AuditEvent& event) {
+  return access_change(event, [&]() -> Result<bool> {
+    auto s = prepare("DELETE FROM approved_bases WHERE name = ?");
+    s.bind(1, name);
+    if (s.step() != SQLITE_DONE) return fail("delete approved base");
+    if (db_.changes() == 0) return false;
+    auto h = prepare("DELETE FROM approved_base_digests WHERE base = ?");
+    h.bind(1, name);
+    if (h.step() != SQLITE_DONE) return fail("delete approved base digests");
+    return true;
+  });
+}
+
+Result<std::vector<ApprovedBaseRecord>> SqliteStore::list_approved_bases() {
+  std::lock_guard lock(mu_);
+  auto s = prepare("SELECT name, repository, tag, created_at FROM approved_bases ORDER BY name");
+  std::vector<ApprovedBaseRecord> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW)
+    out.push_back({s.text(0), s.text(1), s.text(2), s.integer(3)});
+  if (rc != SQLITE_DONE) return fail("list approved bases");
+  return out;
+}
+
+Result<bool> SqliteStore::add_base_digest(const BaseDigestRecord& record,
+                                          const audit::AuditEvent& event) {
+  return access_change(event, [&]() -> Result<bool> {
+    auto s = prepare(
+        "INSERT INTO approved_base_digests (base, digest, diff_ids, approved_at) "
+        "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM approved_bases WHERE name = ?) "
+        "ON CONFLICT (base, digest) DO NOTHING");
+    s.bind(1, record.base).bind(2, record.digest).bind(3, record.diff_ids_json);
+    s.bind(4, record.approved_at).bind(5, record.base);
+    if (s.step() != SQLITE_DONE) return fail("add base digest");
+    return db_.changes() > 0;
+  });
+}
+
+Result<std::vector<BaseDigestRecord>> SqliteStore::list_base_digests() {
+  std::lock_guard lock(mu_);
+  auto s = prepare(
+      "SELECT base, digest, diff_ids, approved_at FROM approved_base_digests "
+      "ORDER BY base, approved_at, digest");
+  std::vector<BaseDigestRecord> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW)
+    out.push_back({s.text(0), s.text(1), s.text(2), s.integer(3)});
+  if (rc != SQLITE_DONE) return fail("list base digests");
+  return out;
+}
+
+Result<void> SqliteStore::put_policy_verdict(const PolicyVerdictRecord& v) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(
+      "INSERT INTO policy_verdicts (repository, digest, outcome, summary, inputs, evaluated_at) "
+      "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repository, digest) DO UPDATE SET "
+      "outcome = excluded.outcome, summary = excluded.summary, inputs = excluded.inputs, "
+      "evaluated_at = excluded.evaluated_at");
+  s.bind(1, v.repository).bind(2, v.digest).bind(3, v.outcome).bind(4, v.summary);
+  s.bind(5, v.inputs).bind(6, v.evaluated_at);
+  if (s.step() != SQLITE_DONE) return fail("put policy verdict");
+  return {};
+}
+
+Result<std::vector<PolicyVerdictRecord>> SqliteStore::list_policy_verdicts(
+    std::string_view repository, std::string_view after_repository, std::string_view after_digest,
+    std::size_t limit) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(
+      "SELECT repository, digest, outcome, summary, inputs, evaluated_at FROM policy_verdicts "
+      "WHERE (? = '' OR repository = ?) AND (repository > ? OR (repository = ? AND digest > ?)) "
+      "ORDER BY repository, digest LIMIT ?");
+  s.bind(1, repository).bind(2, repository).bind(3, after_repository).bind(4, after_repository);
+  s.bind(5, after_digest).bind(6, static_cast<int64_t>(limit));
+  std::vector<PolicyVerdictRecord> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.integer(5)});
+  }
+  if (rc != SQLITE_DONE) return fail("list policy verdicts");
+  return out;
+}
+
+}  // namespace portcullis::metadata

@@ -225,6 +225,21 @@ Result<std::optional<ManifestRecord>> SqliteStore::get_manifest(std::string_view
                                                       s.integer(6)});
 }
 
+Result<std::vector<std::string>> SqliteStore::manifests_using_blob(std::string_view repo,
+                                                                   std::string_view digest,
+                                                                   std::size_t limit) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(
+      "SELECT c.parent FROM manifest_children c JOIN repositories r ON r.id = c.repo_id "
+      "WHERE r.name = ? AND c.child = ? AND c.is_manifest = 0 ORDER BY c.parent LIMIT ?");
+  s.bind(1, repo).bind(2, digest).bind(3, static_cast<int64_t>(limit));
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.text(0));
+  if (rc != SQLITE_DONE) return fail("manifests using blob");
+  return out;
+}
+
 Result<std::vector<std::string>> SqliteStore::manifest_parents(std::string_view repo,
                                                                std::string_view digest) {
   std::lock_guard lock(mu_);

@@ -1460,6 +1460,111 @@ TYPED_TEST(MetadataStoreTest, GarbageManifestsFollowTagsIndexesSubjectsAndAge) {
   EXPECT_EQ(Ok(db.manifest_gc_candidates(all)), (Rows{{"r", young}, {"r", child}}));
   EXPECT_EQ(Ok(db.referenced_digests()),
             (std::vector<std::string>{tagged, young, child}));
+// --- registry policy ------------------------------------------------------------
+
+TYPED_TEST(MetadataStoreTest, PolicyVersionsAreNumberedKeptAndAudited) {
+  auto& db = this->db();
+  EXPECT_EQ(Ok(db.latest_policy_version()), std::nullopt);
+  int64_t gen = Ok(db.access_generation());
+  PolicyVersionRecord v;
+  v.files_json = R"({"a.yaml":"rules: []"})";
+  v.author = "alice";
+  v.comment = "first";
+  v.created_at = 10;
+  EXPECT_EQ(Ok(db.put_policy_version(v, Event("policy.put"))), 1);
+  EXPECT_GT(Ok(db.access_generation()), gen);
+  v.files_json = R"({"a.yaml":"rules: [x]"})";
+  v.comment = "second";
+  v.created_at = 20;
+  EXPECT_EQ(Ok(db.put_policy_version(v, Event("policy.put"))), 2);
+  auto latest = Ok(db.latest_policy_version());
+  ASSERT_TRUE(latest);
+  EXPECT_EQ(latest->version, 2);
+  EXPECT_EQ(latest->files_json, v.files_json);
+  EXPECT_EQ(latest->author, "alice");
+  EXPECT_EQ(latest->comment, "second");
+  EXPECT_EQ(latest->created_at, 20);
+  auto first = Ok(db.get_policy_version(1));
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->comment, "first");
+  EXPECT_EQ(Ok(db.get_policy_version(3)), std::nullopt);
+  auto all = Ok(db.list_policy_versions(10));
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].version, 2);
+  EXPECT_EQ(Ok(db.list_policy_versions(1)).size(), 1u);
+  EXPECT_EQ(AllAudit(db).size(), 2u);
+  this->Reopen();
+  EXPECT_EQ(Ok(this->db().latest_policy_version())->version, 2);
+}
+
+TYPED_TEST(MetadataStoreTest, ApprovedBasesKeepTheirDigestHistory) {
+  auto& db = this->db();
+  Ok(db.put_approved_base({"debian", "base/debian", "12", 5}, Event("base.put")));
+  Ok(db.put_approved_base({"alpine", "base/alpine", "3", 6}, Event("base.put")));
+  EXPECT_TRUE(
+      Ok(db.add_base_digest({"debian", Dg("d2"), R"(["sha256:L2"])", 200}, Event("base.digest"))));
+  EXPECT_TRUE(
+      Ok(db.add_base_digest({"debian", Dg("d1"), R"(["sha256:L1"])", 100}, Event("base.digest"))));
+  int64_t gen = Ok(db.access_generation());
+  EXPECT_FALSE(Ok(db.add_base_digest({"debian", Dg("d1"), "[]", 300}, Event("base.digest"))));
+  EXPECT_FALSE(Ok(db.add_base_digest({"nobody", Dg("x"), "[]", 300}, Event("base.digest"))));
+  EXPECT_EQ(Ok(db.access_generation()), gen);
+  // Re-pointing a base keeps its history.
+  Ok(db.put_approved_base({"debian", "base/debian", "bookworm", 7}, Event("base.put")));
+  auto bases = Ok(db.list_approved_bases());
+  ASSERT_EQ(bases.size(), 2u);
+  EXPECT_EQ(bases[0].name, "alpine");
+  EXPECT_EQ(bases[1].tag, "bookworm");
+  EXPECT_EQ(bases[1].created_at, 5);
+  auto history = Ok(db.list_base_digests());
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0].digest, Dg("d1"));
+  EXPECT_EQ(history[0].diff_ids_json, R"(["sha256:L1"])");
+  EXPECT_EQ(history[1].approved_at, 200);
+  EXPECT_TRUE(Ok(db.delete_approved_base("debian", Event("base.delete"))));
+  EXPECT_FALSE(Ok(db.delete_approved_base("debian", Event("base.delete"))));
+  EXPECT_TRUE(Ok(db.list_base_digests()).empty());
+  EXPECT_EQ(Ok(db.list_approved_bases()).size(), 1u);
+  EXPECT_EQ(AllAudit(db).size(), 6u);
+}
+
+TYPED_TEST(MetadataStoreTest, ManifestsUsingABlobAreScopedToTheRepository) {
+  Ok(this->db().put_manifest("repo", Manifest(Dg("m2")), {{Dg("layer"), false}, {Dg("cfg"), false}},
+                             ""));
+  Ok(this->db().put_manifest("repo", Manifest(Dg("m1")), {{Dg("layer"), false}}, ""));
+  Ok(this->db().put_manifest("other", Manifest(Dg("m3")), {{Dg("layer"), false}}, ""));
+  Ok(this->db().put_manifest("repo", Manifest(Dg("idx")), {{Dg("m1"), true}}, ""));
+  EXPECT_EQ(Ok(this->db().manifests_using_blob("repo", Dg("layer"), 10)),
+            (std::vector<std::string>{Dg("m1"), Dg("m2")}));
+  EXPECT_EQ(Ok(this->db().manifests_using_blob("repo", Dg("layer"), 1)).size(), 1u);
+  EXPECT_TRUE(Ok(this->db().manifests_using_blob("repo", Dg("m1"), 10)).empty());
+  EXPECT_TRUE(Ok(this->db().manifests_using_blob("nowhere", Dg("layer"), 10)).empty());
+}
+
+TYPED_TEST(MetadataStoreTest, PolicyVerdictsAreReplacedAndListedInPages) {
+  auto& db = this->db();
+  int64_t gen = Ok(db.access_generation());
+  Ok(db.put_policy_verdict(
+      {"b/app", Dg("2"), "denied", "denied; r [enforce]: fail", "policy v1", 10}));
+  Ok(db.put_policy_verdict({"a/app", Dg("1"), "allowed", "allowed", "policy v1", 11}));
+  Ok(db.put_policy_verdict({"b/app", Dg("1"), "quarantined", "quarantined", "policy v1", 12}));
+  Ok(db.put_policy_verdict({"b/app", Dg("2"), "allowed", "allowed", "policy v2", 13}));
+  EXPECT_EQ(Ok(db.access_generation()), gen);
+  EXPECT_TRUE(AllAudit(db).empty());
+  auto all = Ok(db.list_policy_verdicts("", "", "", 10));
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].repository, "a/app");
+  EXPECT_EQ(all[2].digest, Dg("2"));
+  EXPECT_EQ(all[2].outcome, "allowed");
+  EXPECT_EQ(all[2].inputs, "policy v2");
+  EXPECT_EQ(all[2].evaluated_at, 13);
+  auto b = Ok(db.list_policy_verdicts("b/app", "", "", 1));
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].digest, Dg("1"));
+  auto next = Ok(db.list_policy_verdicts("b/app", b[0].repository, b[0].digest, 10));
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].digest, Dg("2"));
+  EXPECT_TRUE(Ok(db.list_policy_verdicts("c/app", "", "", 10)).empty());
 }
 
 }  // namespace
