@@ -1460,6 +1460,8 @@ TYPED_TEST(MetadataStoreTest, GarbageManifestsFollowTagsIndexesSubjectsAndAge) {
   EXPECT_EQ(Ok(db.manifest_gc_candidates(all)), (Rows{{"r", young}, {"r", child}}));
   EXPECT_EQ(Ok(db.referenced_digests()),
             (std::vector<std::string>{tagged, young, child}));
+}
+
 // --- registry policy ------------------------------------------------------------
 
 TYPED_TEST(MetadataStoreTest, PolicyVersionsAreNumberedKeptAndAudited) {
