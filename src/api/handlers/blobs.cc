@@ -63,8 +63,26 @@ Result<std::optional<ByteRange>> parse_range(std::string_view h, uint64_t size) 
 }
 
 struct Opened {
-  std::unique_ptr<storage::BlobFile> file;
+  std::unique_ptr<storage::BlobReader> file;
   uint64_t size = 0;
+};
+
+// A byte range of a remote blob, read in chunks on the worker pool.
+class BlobRangeStream final : public net::BodyStream {
+ public:
+  BlobRangeStream(std::unique_ptr<storage::BlobReader> reader, uint64_t first, uint64_t length)
+      : reader_(std::move(reader)), next_(first), length_(length) {}
+  uint64_t length() const override { return length_; }
+  Result<std::size_t> read(char* buf, std::size_t n) override {
+    auto got = reader_->read_at(next_, buf, n);
+    if (got) next_ += *got;
+    return got;
+  }
+
+ private:
+  std::unique_ptr<storage::BlobReader> reader_;
+  uint64_t next_;
+  uint64_t length_;
 };
 
 }  // namespace
@@ -119,6 +137,7 @@ net::Task<net::Response> handle_blob(Context& ctx, net::Exchange& ex, const Rout
   }
   // Hot path: the link is cached, and opening a local file costs microseconds
   // (the same order as a hop to the worker pool), so it stays on this thread.
+  // A remote store's open() is a network round trip: that goes to the pool.
   auto open_linked = [&](uint64_t size) -> Result<Opened> {
     if (head) return Opened{nullptr, size};
     auto file = ctx.blobs.open(*digest);
@@ -126,9 +145,31 @@ net::Task<net::Response> handle_blob(Context& ctx, net::Exchange& ex, const Rout
     uint64_t actual = (*file)->size();
     return Opened{std::move(*file), actual};
   };
+  // Redirect mode (object store): after the same link check, the client
+  // fetches the bytes from a presigned URL instead of through the registry.
+  const bool redirect = !head && ctx.blobs.redirect_url(*digest).has_value();
+  if (redirect) {
+    auto linked = co_await net::offload(ex, [&]() -> Result<bool> {
+      if (ctx.cache.get_blob(repo, digest->str()) >= 0) return true;
+      auto l = ctx.meta.linked_blob(repo, digest->str());
+      if (!l) return l.error();
+      return l->has_value();
+    });
+    if (!linked) co_return error_response(linked.error());
+    if (!*linked) co_return error(Errc::blob_unknown, "blob unknown to registry");
+    net::Response r;
+    r.status = 307;
+    r.header("Location", *ctx.blobs.redirect_url(*digest));
+    r.header("Docker-Content-Digest", digest->str());
+    co_return r;
+  }
   Result<Opened> opened = make_error(Errc::blob_unknown, "blob unknown to registry");
   if (int64_t cached = ctx.cache.get_blob(repo, digest->str()); cached >= 0) {
-    opened = open_linked(static_cast<uint64_t>(cached));
+    if (head || ctx.blobs.open_is_local()) {
+      opened = open_linked(static_cast<uint64_t>(cached));
+    } else {
+      opened = co_await net::offload(ex, [&] { return open_linked(static_cast<uint64_t>(cached)); });
+    }
   } else {
     uint64_t generation = ctx.cache.generation(repo);
     opened = co_await net::offload(ex, [&]() -> Result<Opened> {
@@ -171,7 +212,11 @@ net::Task<net::Response> handle_blob(Context& ctx, net::Exchange& ex, const Rout
     r.file = std::make_unique<net::FileRegion>(-1, first, length);
     co_return r;
   }
-  r.file = std::make_unique<net::FileRegion>(opened->file->release(), first, length);
+  if (opened->file->fd() >= 0) {
+    r.file = std::make_unique<net::FileRegion>(opened->file->release(), first, length);
+  } else {
+    r.stream = std::make_unique<BlobRangeStream>(std::move(opened->file), first, length);
+  }
   co_return r;
 }
 
