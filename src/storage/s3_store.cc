@@ -32,6 +32,7 @@ struct S3BlobStore::Session {
 namespace {
 
 constexpr std::size_t kReadChunk = 8 * 1024 * 1024;
+constexpr int kMaxParts = 10000;  // S3's limit per multipart upload
 
 bool valid_upload_id(std::string_view id) {
   if (id.size() != 32) return false;
@@ -549,6 +550,10 @@ class S3BlobStore::Writer final : public UploadWriter {
       session_.multipart = *started;
     }
     int number = static_cast<int>(session_.parts.size()) + 1;
+    if (number >= kMaxParts) {  // the last part is added at commit
+      return make_error(Errc::size_invalid,
+                        "upload larger than the object store allows (storage.s3.part_size_mib × 10000)");
+    }
     auto etag = store_->upload_part(data_key, session_.multipart, number, bytes);
     if (!etag) return etag.error();
     session_.parts.push_back({number, bytes.size(), *etag});

@@ -5,7 +5,8 @@
 #   1. skopeo, podman and buildah push and pull every harness image (real-clients.sh);
 #   2. no blob is on local disk; a restart loses nothing; fsck reads every blob back from S3;
 #   3. an upload started on one replica is continued and finished on another;
-#   4. redirect mode: a blob GET answers 307 to a presigned URL that serves the bytes.
+#   4. redirect mode: a blob GET answers 307 to a presigned URL that serves the bytes;
+#   5. scan on push reads the layers from S3 (a local temporary copy per layer).
 # Usage: s3_test.sh PORTCULLIS_BIN
 #   PORTCULLIS_TEST_S3_DIR: the store's directory (CTest's fixture); else a temporary store.
 set -euo pipefail
@@ -115,4 +116,24 @@ tag=$(curl -sf "http://$PC_ADDR/v2/$repo/tags/list" | jq -r '.tags[0]')
 skopeo copy -q --src-tls-verify=false "docker://$PC_ADDR/$repo:$tag" "oci:$WORK/pulled:x" \
   || fail "skopeo pull of $repo:$tag through presigned redirects"
 pass "redirect mode: 307 to a presigned URL serving the same bytes; skopeo pulls through it; no link, no redirect"
+
+# 5. scan on push with the layers in S3
+pc_stop
+"$BIN" db import --db "$WORK/a/advisories.db" "$HERE/../data/vulndata/npm/npm.osv.jsonl" >/dev/null
+PORTCULLIS_SCANNER_SCAN_ON_PUSH=true pc_start "$BIN" "$WORK/a"
+LAYOUT=${HARNESS_CACHE:-/var/tmp/registry-harness-cache}/oci
+skopeo copy -q --dest-tls-verify=false "oci:$LAYOUT:debian-npm" "docker://$PC_ADDR/scan/app:v1"
+D=$(curl -sfI -H "Accept: $ACCEPT" "http://$PC_ADDR/v2/scan/app/manifests/v1" | tr -d '\r' | awk 'tolower($1)=="docker-content-digest:"{print $2}')
+# Every image pushed above with scanning off is scanned first (one worker), each
+# layer read back from S3: allow for that backlog.
+for _ in $(seq 1 600); do
+  code=$(curl -s -o "$WORK/report" -w '%{http_code}' "http://$PC_ADDR/api/v1/repositories/scan/app/manifests/$D/vulnerabilities")
+  [ "$code" = 202 ] || break
+  sleep 0.5
+done
+[ "$code" = 200 ] || fail "scan report: $code $(cat "$WORK/report"); server log: $(grep -v '"method"' "$PC_LOG" | tail -n 20)"
+[ "$(jq '[.packages[] | select(.type=="deb")] | length' "$WORK/report")" -ge 80 ] || fail "dpkg packages missing: $(head -c 500 "$WORK/report")"
+jq -e '.findings[] | select(.package=="lodash" and .fixed_version=="4.17.21")' "$WORK/report" >/dev/null \
+  || fail "lodash finding missing"
+pass "scan on push reads its layers from S3: Debian and npm packages, lodash finding"
 echo "$passed passed"

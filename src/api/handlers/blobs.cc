@@ -176,6 +176,11 @@ net::Task<net::Response> handle_blob(Context& ctx, net::Exchange& ex, const Rout
       auto linked = ctx.meta.linked_blob(repo, digest->str());
       if (!linked) return linked.error();
       if (!*linked) return make_error(Errc::blob_unknown, "blob unknown to registry");
+      if (!head) {  // open() knows the size: one round trip to a remote store, not two
+        auto opened = open_linked(0);
+        if (opened) ctx.cache.put_blob(repo, digest->str(), static_cast<int64_t>(opened->size), generation);
+        return opened;
+      }
       auto size = ctx.blobs.stat(*digest);
       if (!size) return size.error();
       ctx.cache.put_blob(repo, digest->str(), static_cast<int64_t>(*size), generation);
