@@ -24,8 +24,19 @@ struct S3BlobStore::Session {
   std::string hash;       // crypto::ResumableSha256::save() of all `size` bytes
   std::string multipart;  // multipart upload id on _uploads/<id>/data; "" before the first part
   std::vector<Part> parts;
-  uint64_t tail_generation = 0;
-  uint64_t tail_size = 0;
+  // The bytes after the last part, as objects tail.<n> in order: each append
+  // adds one with only its own bytes; they are read back once, to form a part.
+  struct Segment {
+    uint64_t number = 0;
+    uint64_t size = 0;
+  };
+  std::vector<Segment> tail;
+  uint64_t next_segment = 0;
+  uint64_t tail_size() const {
+    uint64_t n = 0;
+    for (const auto& t : tail) n += t.size;
+    return n;
+  }
   bool assembled = false;  // the multipart upload was completed into _uploads/<id>/data
 };
 
@@ -33,6 +44,7 @@ namespace {
 
 constexpr std::size_t kReadChunk = 8 * 1024 * 1024;
 constexpr int kMaxParts = 10000;  // S3's limit per multipart upload
+constexpr std::size_t kMinPart = 5 * 1024 * 1024;  // S3's minimum size of all parts but the last
 
 bool valid_upload_id(std::string_view id) {
   if (id.size() != 32) return false;
@@ -76,13 +88,15 @@ std::string session_to_json(const S3BlobStore::Session& s) {
   for (const auto& p : s.parts) {
     parts.push_back(json::object{{"n", p.number}, {"size", p.size}, {"etag", p.etag}});
   }
+  json::array tail;
+  for (const auto& t : s.tail) tail.push_back(json::object{{"n", t.number}, {"size", t.size}});
   return json::serialize(json::object{{"v", 1},
                                       {"size", s.size},
                                       {"hash", s.hash},
                                       {"multipart", s.multipart},
                                       {"parts", std::move(parts)},
-                                      {"tail_generation", s.tail_generation},
-                                      {"tail_size", s.tail_size},
+                                      {"tail", std::move(tail)},
+                                      {"next_segment", s.next_segment},
                                       {"assembled", s.assembled}});
 }
 
@@ -102,8 +116,11 @@ std::optional<S3BlobStore::Session> session_from_json(std::string_view text) {
       s.parts.push_back({po.at("n").to_number<int>(), po.at("size").to_number<uint64_t>(),
                          json::value_to<std::string>(po.at("etag"))});
     }
-    s.tail_generation = o.at("tail_generation").to_number<uint64_t>();
-    s.tail_size = o.at("tail_size").to_number<uint64_t>();
+    for (const auto& t : o.at("tail").as_array()) {
+      const auto& to = t.as_object();
+      s.tail.push_back({to.at("n").to_number<uint64_t>(), to.at("size").to_number<uint64_t>()});
+    }
+    s.next_segment = o.at("next_segment").to_number<uint64_t>();
     s.assembled = o.at("assembled").as_bool();
     return s;
   } catch (const std::exception&) {
@@ -335,17 +352,21 @@ Result<void> S3BlobStore::save_session(std::string_view id, const Session& s) {
 }
 
 Result<std::string> S3BlobStore::load_tail(std::string_view id, const Session& s) {
-  if (s.tail_size == 0) return std::string();
-  s3::Request req;
-  req.key = upload_key(id, fmt::format("tail.{}", s.tail_generation));
-  auto r = client_.send(req);
-  if (!r) return r.error();
-  if (r->status != 200) return s3_failure("GET", req.key, *r);
-  if (r->body.size() != s.tail_size) {
-    spdlog::error("s3: {}: {} bytes, the session says {}", req.key, r->body.size(), s.tail_size);
-    return make_error(Errc::internal, "upload session state is damaged");
+  std::string out;
+  out.reserve(static_cast<std::size_t>(s.tail_size()));
+  for (const auto& t : s.tail) {
+    s3::Request req;
+    req.key = upload_key(id, fmt::format("tail.{}", t.number));
+    auto r = client_.send(req);
+    if (!r) return r.error();
+    if (r->status != 200) return s3_failure("GET", req.key, *r);
+    if (r->body.size() != t.size) {
+      spdlog::error("s3: {}: {} bytes, the session says {}", req.key, r->body.size(), t.size);
+      return make_error(Errc::internal, "upload session state is damaged");
+    }
+    out += r->body;
   }
-  return std::move(r->body);
+  return out;
 }
 
 Result<std::string> S3BlobStore::start_multipart(const std::string& k) {
@@ -466,7 +487,9 @@ Result<std::string> S3BlobStore::hash_object(const std::string& k, crypto::HashA
 
 Result<void> S3BlobStore::discard_session(std::string_view id, const Session& s) {
   if (!s.multipart.empty() && !s.assembled) abort_multipart(upload_key(id, "data"), s.multipart);
-  if (s.tail_size > 0) (void)delete_object(upload_key(id, fmt::format("tail.{}", s.tail_generation)));
+  for (const auto& t : s.tail) (void)delete_object(upload_key(id, fmt::format("tail.{}", t.number)));
+  // The segment a writer that died before saving the state may have left.
+  (void)delete_object(upload_key(id, fmt::format("tail.{}", s.next_segment)));
   if (s.assembled || !s.multipart.empty()) (void)delete_object(upload_key(id, "data"));
   // The state goes last: while it exists, the session can still be found and cleaned up.
   return delete_object(upload_key(id, "state"));
@@ -499,14 +522,11 @@ Result<uint64_t> S3BlobStore::upload_size(std::string_view id) {
 
 class S3BlobStore::Writer final : public UploadWriter {
  public:
-  Writer(S3BlobStore* store, std::string id, Session session, crypto::ResumableSha256 hasher,
-         std::string tail)
+  Writer(S3BlobStore* store, std::string id, Session session, crypto::ResumableSha256 hasher)
       : store_(store),
         id_(std::move(id)),
-        old_(session),
         session_(std::move(session)),
         hasher_(std::move(hasher)),
-        buffer_(std::move(tail)),
         size_(session_.size) {}
   ~Writer() override {
     if (!closed_) (void)close();
@@ -520,13 +540,12 @@ class S3BlobStore::Writer final : public UploadWriter {
     size_ += size;
     dirty_ = true;
     const std::size_t part = store_->options_.part_size;
-    while (buffer_.size() >= part) {
-      auto flushed = flush_part(std::string_view(buffer_).substr(0, part));
+    while (session_.tail_size() + buffer_.size() >= part) {
+      auto flushed = flush(part);
       if (!flushed) {
         failed_ = true;
         return flushed;
       }
-      buffer_.erase(0, part);
     }
     return {};
   }
@@ -542,12 +561,29 @@ class S3BlobStore::Writer final : public UploadWriter {
   }
 
  private:
+  // Sends the first n bytes of the tail (saved segments, then buffer_) as the next part.
+  Result<void> flush(std::size_t n) {
+    if (!session_.tail.empty()) {
+      // The saved segments start the part: read them back, once.
+      auto saved = store_->load_tail(id_, session_);
+      if (!saved) return saved.error();
+      buffer_.insert(0, *saved);
+      consumed_.insert(consumed_.end(), session_.tail.begin(), session_.tail.end());
+      session_.tail.clear();
+    }
+    auto sent = flush_part(std::string_view(buffer_).substr(0, n));
+    if (!sent) return sent;
+    buffer_.erase(0, n);
+    return {};
+  }
+
   Result<void> flush_part(std::string_view bytes) {
     std::string data_key = store_->upload_key(id_, "data");
     if (session_.multipart.empty()) {
       auto started = store_->start_multipart(data_key);
       if (!started) return started.error();
       session_.multipart = *started;
+      started_multipart_ = true;
     }
     int number = static_cast<int>(session_.parts.size()) + 1;
     if (number >= kMaxParts) {  // the last part is added at commit
@@ -560,24 +596,35 @@ class S3BlobStore::Writer final : public UploadWriter {
     return {};
   }
 
-  // Makes what was written durable: new tail, then the state (the commit point).
+  // Makes what was written durable: a new tail segment with the bytes not in
+  // a part, then the state (the commit point), then the segments that went
+  // into parts are deleted.
   Result<void> persist() {
     // After a failed write the caller got the error; the session stays at its
     // last durable offset.
     if (failed_ || !dirty_) return {};
+    // A tail of S3's minimum part size becomes a part now (parts need not be
+    // equal): appends of 5 MiB or more then write their bytes exactly once.
+    if (session_.tail_size() + buffer_.size() >= kMinPart) {
+      auto flushed = flush(buffer_.size() + static_cast<std::size_t>(session_.tail_size()));
+      if (!flushed) return flushed;
+    }
     session_.size = size_;
     session_.hash = hasher_.save();
-    session_.tail_generation = old_.tail_generation + 1;
-    session_.tail_size = buffer_.size();
-    std::string tail_key = store_->upload_key(id_, fmt::format("tail.{}", session_.tail_generation));
+    std::string segment_key;
     if (!buffer_.empty()) {
+      // A writer that died before saving the state may have left this number
+      // behind: it is overwritten.
+      uint64_t number = session_.next_segment++;
+      segment_key = store_->upload_key(id_, fmt::format("tail.{}", number));
       s3::Request req;
       req.method = "PUT";
-      req.key = tail_key;
+      req.key = segment_key;
       req.body = buffer_;
       auto r = store_->client_.send(req);
       if (!r) return r.error();
-      if (r->status != 200) return s3_failure("PUT", tail_key, *r);
+      if (r->status != 200) return s3_failure("PUT", segment_key, *r);
+      session_.tail.push_back({number, buffer_.size()});
     }
     // A session cancelled (or committed) while this writer was open must not come back.
     s3::Request head;
@@ -586,28 +633,26 @@ class S3BlobStore::Writer final : public UploadWriter {
     auto exists = store_->client_.send(head);
     if (!exists) return exists.error();
     if (exists->status == 404) {
-      if (!buffer_.empty()) (void)store_->delete_object(tail_key);
-      if (old_.multipart.empty() && !session_.multipart.empty()) {
-        store_->abort_multipart(store_->upload_key(id_, "data"), session_.multipart);
-      }
+      if (!segment_key.empty()) (void)store_->delete_object(segment_key);
+      if (started_multipart_) store_->abort_multipart(store_->upload_key(id_, "data"), session_.multipart);
       return make_error(Errc::blob_upload_unknown, "upload unknown");
     }
     auto saved = store_->save_session(id_, session_);
     if (!saved) return saved;
-    if (old_.tail_size > 0) {
-      (void)store_->delete_object(
-          store_->upload_key(id_, fmt::format("tail.{}", old_.tail_generation)));
+    for (const auto& t : consumed_) {
+      (void)store_->delete_object(store_->upload_key(id_, fmt::format("tail.{}", t.number)));
     }
     return {};
   }
 
   S3BlobStore* store_;
   std::string id_;
-  const Session old_;  // as loaded: what is durable
-  Session session_;    // what close() will make durable
+  Session session_;  // what close() will make durable
   crypto::ResumableSha256 hasher_;
-  std::string buffer_;  // bytes after the last part
+  std::string buffer_;  // bytes after the last part and the session's saved segments
+  std::vector<Session::Segment> consumed_;  // saved segments now inside parts
   uint64_t size_;
+  bool started_multipart_ = false;
   bool dirty_ = false;
   bool failed_ = false;
   bool closed_ = false;
@@ -636,10 +681,7 @@ Result<std::unique_ptr<UploadWriter>> S3BlobStore::append(std::string_view id_vi
     spdlog::error("s3: upload {}: unreadable hash state", id);
     return fail(make_error(Errc::internal, "upload session state is damaged"));
   }
-  auto tail = load_tail(id, *s);
-  if (!tail) return fail(tail.error());
-  return std::unique_ptr<UploadWriter>(
-      new Writer(this, id, std::move(*s), std::move(*hasher), std::move(*tail)));
+  return std::unique_ptr<UploadWriter>(new Writer(this, id, std::move(*s), std::move(*hasher)));
 }
 
 Result<uint64_t> S3BlobStore::commit_upload(std::string_view id_view, const oci::Digest& digest) {

@@ -6,19 +6,22 @@
 //     _uploads/<id>/state                     session state, JSON: size, running
 //                                             SHA-256 state, multipart upload id,
 //                                             completed parts (number, size, ETag),
-//                                             generation of the tail
-//     _uploads/<id>/tail.<generation>         bytes after the last part (< part_size)
+//                                             tail segments (number, size)
+//     _uploads/<id>/tail.<n>                  bytes after the last part, one segment
+//                                             per append (less than part_size in all)
 //     _uploads/<id>/data                      the assembled upload, during commit only
 //
 // Every bit of session state lives in the bucket, so any process sharing the
 // bucket can continue or finish a session another one started.
 //
 // Crash consistency: the state object is the commit point of an append. A
-// writer uploads new multipart parts and a new tail object first, then
-// replaces the state (one PUT, atomic in S3), then deletes the old tail. A
-// crash before the state PUT leaves the session at its previous offset; parts
-// uploaded meanwhile are overwritten by the next writer (same part numbers)
-// or left out of the completed object. A blob key is only written once the
+// writer uploads new multipart parts (reading the saved tail segments back
+// once, when they start a part) and one new tail segment with the bytes
+// left, then replaces the state (one PUT, atomic in S3), then deletes the
+// segments now inside parts. An append costs its own bytes once, not the
+// whole tail. A crash before the state PUT leaves the session at its previous
+// offset; parts and the segment uploaded meanwhile are overwritten by the
+// next writer (same numbers) or left out of the completed object. A blob key is only written once the
 // session's digest has been verified (from the saved hash state, or by reading
 // the assembled object back for non-SHA-256 digests): by a PUT whose
 // x-amz-content-sha256 the store checks, or by a server-side copy of the

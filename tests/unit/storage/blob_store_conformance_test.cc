@@ -257,6 +257,20 @@ TYPED_TEST(BlobStoreConformance, LargeUploadMovesAcrossReplicasAndCommits) {
   EXPECT_EQ(this->ReadRange(this->store(), d, 5 * kMiB - 3, 10), content.substr(5 * kMiB - 3, 10));
 }
 
+TYPED_TEST(BlobStoreConformance, ManySmallAppendsAcrossPartBoundariesCommit) {
+  // S3: the small appends pile up as tail segments until they fill a part.
+  std::string content = Pattern(13 * (kMiB + 1), 9);
+  auto id = this->store().create_upload();
+  ASSERT_TRUE(id);
+  for (uint64_t at = 0; at < content.size(); at += kMiB + 1) {
+    this->Append(this->store(), *id, at, std::string_view(content).substr(at, kMiB + 1));
+  }
+  EXPECT_EQ(*this->store().upload_size(*id), content.size());
+  auto d = Sha256(content);
+  ASSERT_TRUE(this->Replica()->commit_upload(*id, d));
+  EXPECT_TRUE(*this->store().read_all(d, content.size()) == content);
+}
+
 TYPED_TEST(BlobStoreConformance, UploadWrittenInOneLargeWriteCommits) {
   std::string content = Pattern(11 * kMiB, 4);
   auto d = Sha256(content);
