@@ -69,6 +69,7 @@ pass "fsck re-hashes every blob from S3: $(tail -n1 "$WORK/fsck.out")"
 # 3. one upload, three requests, two replicas (no state shared but PostgreSQL and S3)
 A=$PC_ADDR
 B_LOG=$WORK/b.log
+: >"$B_LOG"
 PORTCULLIS_LOG_ACCESS_LOG=false "$BIN" serve --listen 127.0.0.1:0 --data "$WORK/b" >"$B_LOG" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 100); do
