@@ -3,9 +3,9 @@
 #include <ctime>
 #include <stdexcept>
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include "crypto/resumable_sha256.h"
 #include "storage/s3/xml.h"
@@ -43,7 +43,7 @@ struct S3BlobStore::Session {
 namespace {
 
 constexpr std::size_t kReadChunk = 8 * 1024 * 1024;
-constexpr int kMaxParts = 10000;  // S3's limit per multipart upload
+constexpr int kMaxParts = 10000;                   // S3's limit per multipart upload
 constexpr std::size_t kMinPart = 5 * 1024 * 1024;  // S3's minimum size of all parts but the last
 
 bool valid_upload_id(std::string_view id) {
@@ -188,7 +188,8 @@ S3BlobStore::S3BlobStore(S3Options options)
 S3BlobStore::~S3BlobStore() = default;
 
 std::string S3BlobStore::key(std::string_view relative) const {
-  return options_.prefix.empty() ? std::string(relative) : options_.prefix + "/" + std::string(relative);
+  return options_.prefix.empty() ? std::string(relative)
+                                 : options_.prefix + "/" + std::string(relative);
 }
 
 std::string S3BlobStore::blob_key(const oci::Digest& d) const {
@@ -395,8 +396,9 @@ Result<std::string> S3BlobStore::upload_part(const std::string& k, const std::st
   return quoted(etag);
 }
 
-Result<void> S3BlobStore::complete_multipart(const std::string& k, const std::string& upload_id,
-                                             const std::vector<std::pair<int, std::string>>& parts) {
+Result<void> S3BlobStore::complete_multipart(
+    const std::string& k, const std::string& upload_id,
+    const std::vector<std::pair<int, std::string>>& parts) {
   std::string body = "<CompleteMultipartUpload>";
   for (const auto& [n, etag] : parts) {
     body += fmt::format("<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>", n,
@@ -465,7 +467,8 @@ Result<void> S3BlobStore::copy_object(const std::string& from, const std::string
   return done;
 }
 
-Result<std::string> S3BlobStore::hash_object(const std::string& k, crypto::HashAlgorithm algorithm) {
+Result<std::string> S3BlobStore::hash_object(const std::string& k,
+                                             crypto::HashAlgorithm algorithm) {
   s3::Request head;
   head.method = "HEAD";
   head.key = k;
@@ -487,7 +490,8 @@ Result<std::string> S3BlobStore::hash_object(const std::string& k, crypto::HashA
 
 Result<void> S3BlobStore::discard_session(std::string_view id, const Session& s) {
   if (!s.multipart.empty() && !s.assembled) abort_multipart(upload_key(id, "data"), s.multipart);
-  for (const auto& t : s.tail) (void)delete_object(upload_key(id, fmt::format("tail.{}", t.number)));
+  for (const auto& t : s.tail)
+    (void)delete_object(upload_key(id, fmt::format("tail.{}", t.number)));
   // The segment a writer that died before saving the state may have left.
   (void)delete_object(upload_key(id, fmt::format("tail.{}", s.next_segment)));
   if (s.assembled || !s.multipart.empty()) (void)delete_object(upload_key(id, "data"));
@@ -587,8 +591,9 @@ class S3BlobStore::Writer final : public UploadWriter {
     }
     int number = static_cast<int>(session_.parts.size()) + 1;
     if (number >= kMaxParts) {  // the last part is added at commit
-      return make_error(Errc::size_invalid,
-                        "upload larger than the object store allows (storage.s3.part_size_mib × 10000)");
+      return make_error(
+          Errc::size_invalid,
+          "upload larger than the object store allows (storage.s3.part_size_mib × 10000)");
     }
     auto etag = store_->upload_part(data_key, session_.multipart, number, bytes);
     if (!etag) return etag.error();
@@ -634,7 +639,8 @@ class S3BlobStore::Writer final : public UploadWriter {
     if (!exists) return exists.error();
     if (exists->status == 404) {
       if (!segment_key.empty()) (void)store_->delete_object(segment_key);
-      if (started_multipart_) store_->abort_multipart(store_->upload_key(id_, "data"), session_.multipart);
+      if (started_multipart_)
+        store_->abort_multipart(store_->upload_key(id_, "data"), session_.multipart);
       return make_error(Errc::blob_upload_unknown, "upload unknown");
     }
     auto saved = store_->save_session(id_, session_);
@@ -673,8 +679,9 @@ Result<std::unique_ptr<UploadWriter>> S3BlobStore::append(std::string_view id_vi
   if (!s) return fail(s.error());
   if (s->assembled) return fail(make_error(Errc::blob_upload_invalid, "upload is being committed"));
   if (offset != s->size) {
-    return fail(make_error(Errc::range_invalid,
-                           fmt::format("chunk starts at {}, upload has {} bytes", offset, s->size)));
+    return fail(
+        make_error(Errc::range_invalid,
+                   fmt::format("chunk starts at {}, upload has {} bytes", offset, s->size)));
   }
   auto hasher = crypto::ResumableSha256::restore(s->hash);
   if (!hasher) {

@@ -21,11 +21,10 @@
 // segments now inside parts. An append costs its own bytes once, not the
 // whole tail. A crash before the state PUT leaves the session at its previous
 // offset; parts and the segment uploaded meanwhile are overwritten by the
-// next writer (same numbers) or left out of the completed object. A blob key is only written once the
-// session's digest has been verified (from the saved hash state, or by reading
-// the assembled object back for non-SHA-256 digests): by a PUT whose
-// x-amz-content-sha256 the store checks, or by a server-side copy of the
-// verified assembled object.
+// next writer (same numbers) or left out of the completed object. A blob key is only written once
+// the session's digest has been verified (from the saved hash state, or by reading the assembled
+// object back for non-SHA-256 digests): by a PUT whose x-amz-content-sha256 the store checks, or by
+// a server-side copy of the verified assembled object.
 #pragma once
 
 #include <chrono>
@@ -111,7 +110,8 @@ class S3BlobStore final : public BlobStore {
   S3Options options_;
   s3::Client client_;
   std::mutex mu_;
-  std::set<std::string, std::less<>> writing_;  // sessions with a writer in this process; guarded by mu_
+  std::set<std::string, std::less<>>
+      writing_;  // sessions with a writer in this process; guarded by mu_
 };
 
 }  // namespace portcullis::storage

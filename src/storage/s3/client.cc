@@ -62,7 +62,8 @@ size_t on_read(char* buf, size_t size, size_t n, void* user) {
 
 int on_seek(void* user, curl_off_t offset, int origin) {
   auto* t = static_cast<Transfer*>(user);
-  if (origin != SEEK_SET || offset < 0 || static_cast<std::size_t>(offset) > t->request->body.size()) {
+  if (origin != SEEK_SET || offset < 0 ||
+      static_cast<std::size_t>(offset) > t->request->body.size()) {
     return CURL_SEEKFUNC_FAIL;
   }
   t->sent = static_cast<std::size_t>(offset);
@@ -127,15 +128,18 @@ Client::Client(ClientOptions options) : options_(std::move(options)) {
   std::string_view ep = endpoint;
   auto scheme = ep.find("://");
   if (scheme == std::string_view::npos) {
-    throw std::runtime_error(fmt::format("S3 endpoint '{}' must start with http:// or https://", ep));
+    throw std::runtime_error(
+        fmt::format("S3 endpoint '{}' must start with http:// or https://", ep));
   }
   std::string_view proto = ep.substr(0, scheme);
   if (proto != "http" && proto != "https") {
-    throw std::runtime_error(fmt::format("S3 endpoint '{}' must start with http:// or https://", ep));
+    throw std::runtime_error(
+        fmt::format("S3 endpoint '{}' must start with http:// or https://", ep));
   }
   std::string_view host = ep.substr(scheme + 3);
   if (host.empty() || host.find('/') != std::string_view::npos) {
-    throw std::runtime_error(fmt::format("S3 endpoint '{}' must be scheme://host[:port] without a path", ep));
+    throw std::runtime_error(
+        fmt::format("S3 endpoint '{}' must be scheme://host[:port] without a path", ep));
   }
   // curl sends the port only when it is not the scheme's default; so do we.
   if ((proto == "http" && host.ends_with(":80")) || (proto == "https" && host.ends_with(":443"))) {
@@ -201,8 +205,8 @@ Result<Response> Client::attempt(Handle* h, const Request& req, bool* retryable)
   std::string query = canonical_query(req.query);
   std::string url = options_.endpoint + path + (query.empty() ? "" : "?" + query);
   std::string date = amz_date(now_seconds());
-  std::string payload_hash =
-      crypto::to_hex(reinterpret_cast<const unsigned char*>(crypto::sha256_raw(req.body).data()), 32);
+  std::string payload_hash = crypto::to_hex(
+      reinterpret_cast<const unsigned char*>(crypto::sha256_raw(req.body).data()), 32);
 
   SignInput sign{req.method, path, query, {}, payload_hash, date};
   sign.headers.emplace_back("host", host_);
@@ -274,8 +278,8 @@ Result<Response> Client::send(const Request& request) {
   Result<Response> last = make_error(Errc::unavailable, "object store unreachable");
   for (int i = 0; i < std::max(1, options_.max_attempts); ++i) {
     if (i > 0) {
-      auto cap = std::min<int64_t>(options_.backoff_max.count(),
-                                   options_.backoff_base.count() << std::min(i - 1, 20));
+      auto cap = std::min<int64_t>(options_.backoff_max.count(), options_.backoff_base.count()
+                                                                     << std::min(i - 1, 20));
       std::uniform_int_distribution<int64_t> jitter(cap / 2, std::max<int64_t>(cap, 1));
       std::this_thread::sleep_for(std::chrono::milliseconds(jitter(rng)));
     }

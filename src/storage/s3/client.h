@@ -25,8 +25,8 @@ struct ClientOptions {
   std::string bucket;
   std::string access_key;
   std::string secret_key;
-  int max_attempts = 5;  // per request, first try included
-  std::chrono::milliseconds backoff_base{100};   // doubled per retry, with jitter
+  int max_attempts = 5;                         // per request, first try included
+  std::chrono::milliseconds backoff_base{100};  // doubled per retry, with jitter
   std::chrono::milliseconds backoff_max{5000};
   std::chrono::seconds connect_timeout{10};
   // A transfer making no progress for this long fails (and is retried).

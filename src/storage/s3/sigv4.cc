@@ -1,7 +1,7 @@
 #include "storage/s3/sigv4.h"
 
-#include <ctime>
 #include <algorithm>
+#include <ctime>
 
 #include <fmt/format.h>
 
@@ -74,9 +74,9 @@ std::string authorization(const Credentials& creds, const SignInput& in) {
     if (!signed_headers.empty()) signed_headers += ';';
     signed_headers += name;
   }
-  std::string request = fmt::format("{}\n{}\n{}\n{}\n{}\n{}", in.method, in.canonical_uri,
-                                    in.canonical_query, canonical_headers, signed_headers,
-                                    in.payload_hash);
+  std::string request =
+      fmt::format("{}\n{}\n{}\n{}\n{}\n{}", in.method, in.canonical_uri, in.canonical_query,
+                  canonical_headers, signed_headers, in.payload_hash);
   std::string scope = fmt::format("{}/{}/s3/aws4_request", in.amz_date.substr(0, 8), creds.region);
   return fmt::format("AWS4-HMAC-SHA256 Credential={}/{}, SignedHeaders={}, Signature={}",
                      creds.access_key, scope, signed_headers,
@@ -88,15 +88,13 @@ std::string presign_query(const Credentials& creds, std::string_view host,
                           uint32_t expires_seconds) {
   std::string scope = fmt::format("{}/{}/s3/aws4_request", amz_date.substr(0, 8), creds.region);
   std::vector<std::pair<std::string, std::string>> params = {
-      {"X-Amz-Algorithm", "AWS4-HMAC-SHA256"},
-      {"X-Amz-Credential", creds.access_key + "/" + scope},
-      {"X-Amz-Date", std::string(amz_date)},
-      {"X-Amz-Expires", std::to_string(expires_seconds)},
+      {"X-Amz-Algorithm", "AWS4-HMAC-SHA256"}, {"X-Amz-Credential", creds.access_key + "/" + scope},
+      {"X-Amz-Date", std::string(amz_date)},   {"X-Amz-Expires", std::to_string(expires_seconds)},
       {"X-Amz-SignedHeaders", "host"},
   };
   std::string query = canonical_query(params);
-  std::string request = fmt::format("GET\n{}\n{}\nhost:{}\n\nhost\nUNSIGNED-PAYLOAD", canonical_uri,
-                                    query, host);
+  std::string request =
+      fmt::format("GET\n{}\n{}\nhost:{}\n\nhost\nUNSIGNED-PAYLOAD", canonical_uri, query, host);
   return query + "&X-Amz-Signature=" + signature(creds, amz_date, scope, request);
 }
 

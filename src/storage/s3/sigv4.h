@@ -24,13 +24,13 @@ std::string uri_encode(std::string_view s, bool keep_slash);
 std::string canonical_query(std::vector<std::pair<std::string, std::string>> params);
 
 struct SignInput {
-  std::string method;          // GET, PUT, ...
-  std::string canonical_uri;   // already encoded, e.g. /bucket/a/b
-  std::string canonical_query; // from canonical_query()
+  std::string method;           // GET, PUT, ...
+  std::string canonical_uri;    // already encoded, e.g. /bucket/a/b
+  std::string canonical_query;  // from canonical_query()
   // Headers to sign, names lower-case, values trimmed. host must be among them.
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string payload_hash;    // hex SHA-256 of the body, or UNSIGNED-PAYLOAD
-  std::string amz_date;        // YYYYMMDDTHHMMSSZ
+  std::string payload_hash;  // hex SHA-256 of the body, or UNSIGNED-PAYLOAD
+  std::string amz_date;      // YYYYMMDDTHHMMSSZ
 };
 
 // The Authorization header value.

@@ -126,7 +126,8 @@ TYPED_TEST(BlobStoreConformance, PutBlobIsReadableWholeAndInRanges) {
   EXPECT_EQ(this->ReadRange(this->store(), d, 0, 10), content.substr(0, 10));
   EXPECT_EQ(this->ReadRange(this->store(), d, 4321, 5000), content.substr(4321, 5000));
   // A read running past the end is short; one at the end is empty.
-  EXPECT_EQ(this->ReadRange(this->store(), d, content.size() - 7, 100), content.substr(content.size() - 7));
+  EXPECT_EQ(this->ReadRange(this->store(), d, content.size() - 7, 100),
+            content.substr(content.size() - 7));
   EXPECT_EQ(this->ReadRange(this->store(), d, content.size(), 100), "");
   auto reader = this->store().open(d);
   ASSERT_TRUE(reader);

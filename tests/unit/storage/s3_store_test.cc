@@ -35,8 +35,8 @@ std::string Pattern(std::size_t n, uint32_t seed) {
 
 // --- SigV4 (AWS documentation examples, examplebucket / AKIAIOSFODNN7EXAMPLE) ----
 
-const s3::Credentials kAwsExample{"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-                                  "us-east-1"};
+const s3::Credentials kAwsExample{"AKIAIOSFODNN7EXAMPLE",
+                                  "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "us-east-1"};
 
 TEST(SigV4, GetObjectMatchesTheAwsExample) {
   s3::SignInput in;
@@ -66,7 +66,8 @@ TEST(SigV4, PresignedUrlMatchesTheAwsExample) {
 TEST(SigV4, UriEncodingFollowsTheSigV4Rules) {
   EXPECT_EQ(s3::uri_encode("a b/c~d+e=f", false), "a%20b%2Fc~d%2Be%3Df");
   EXPECT_EQ(s3::uri_encode("blobs/sha256/ab", true), "blobs/sha256/ab");
-  EXPECT_EQ(s3::canonical_query({{"uploads", ""}, {"b", "2"}, {"a", "x/y"}}), "a=x%2Fy&b=2&uploads=");
+  EXPECT_EQ(s3::canonical_query({{"uploads", ""}, {"b", "2"}, {"a", "x/y"}}),
+            "a=x%2Fy&b=2&uploads=");
 }
 
 TEST(S3Xml, ReadsElementsAndDecodesEntities) {
