@@ -5,17 +5,20 @@
 #   test:  build + the real peers the test suite drives (PostgreSQL, skopeo, podman,
 #          python3-cryptography for forged-token tests, openssl and gnupg,
 #          buildah, umoci, mmdebstrap for the test images, curl, jq, python3,
-#          haproxy in front of replicas)
+#          haproxy in front of replicas, Ceph and Swift for the S3 store
+#          tests/harness/start-s3.sh starts)
 #   bench: test + the reference registry, nginx and wrk
 set -euo pipefail
 what=${1:-build}
 build_pkgs=(make cmake ninja-build g++ pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsodium-dev libsqlite3-dev libpq-dev libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
-  libarchive-dev librpm-dev zlib1g-dev libzstd-dev
+  libarchive-dev librpm-dev zlib1g-dev libzstd-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev)
 test_pkgs=(skopeo podman buildah umoci mmdebstrap jq curl python3 python3-cryptography openssl gnupg
-  uidmap util-linux postgresql haproxy)
+  uidmap util-linux postgresql haproxy
+  ceph-mon ceph-osd radosgw ceph-common ceph-base
+  swift-proxy swift-object swift-container swift-account memcached)
 bench_pkgs=(docker-registry nginx-light wrk)
 pkgs=("${build_pkgs[@]}")
 case "$what" in

@@ -157,6 +157,11 @@ int main(int argc, char** argv) {
   if (*check) {
     std::printf("listen: %s\ndata_dir: %s\nmetadata.sqlite.path: %s\nlog.level: %s\n", cfg.listen.c_str(),
                 cfg.data_dir.c_str(), cfg.effective_sqlite_path().c_str(), cfg.log_level.c_str());
+    std::printf("storage.driver: %s\n", cfg.storage_driver.c_str());
+    if (cfg.storage_driver == "s3") {  // never the secret key
+      std::printf("storage.s3.endpoint: %s\nstorage.s3.bucket: %s\nstorage.s3.prefix: %s\n",
+                  cfg.s3_endpoint.c_str(), cfg.s3_bucket.c_str(), cfg.s3_prefix.c_str());
+    }
     return 0;
   }
   log::init({cfg.log_level, cfg.access_log});

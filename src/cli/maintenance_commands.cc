@@ -10,7 +10,6 @@
 #include "maintenance/fsck.h"
 #include "maintenance/gc.h"
 #include "server/server.h"
-#include "storage/filesystem_store.h"
 
 namespace portcullis::cli {
 
@@ -22,7 +21,8 @@ int fsck(const FsckFlags& flags) {
   int rc = 0;
   try {
     auto meta = server::open_metadata(cfg);
-    storage::FilesystemBlobStore blobs(cfg.data_dir);
+    auto blob_store = server::open_blob_store(cfg);
+    storage::BlobStore& blobs = *blob_store;
     SystemClock clock;
     maintenance::FsckOptions options;
     options.verify_digests = !flags.no_verify;

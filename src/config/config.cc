@@ -152,6 +152,41 @@ const std::vector<Key>& table() {
          [](Config& c, const std::string& v) { c.policy_directory = v; }},
         {{"policy.reload_interval_seconds", "", "How often the policy directory is checked for changes."},
          PC_INT(policy_reload_interval_seconds, 1, 86400)},
+        {{"storage.driver", "",
+          "Where blobs and upload sessions live: filesystem (under data_dir) or s3."},
+         [](Config& c, const std::string& v) {
+           if (v != "filesystem" && v != "s3") {
+             throw std::runtime_error(fmt::format("'{}' is not filesystem or s3", v));
+           }
+           c.storage_driver = v;
+         }},
+        {{"storage.s3.endpoint", "",
+          "S3 endpoint, http(s)://host[:port] (path-style requests: bucket in the path)."},
+         [](Config& c, const std::string& v) { c.s3_endpoint = v; }},
+        {{"storage.s3.region", "", "Region in the SigV4 signature (us-east-1 unless the store wants another)."},
+         [](Config& c, const std::string& v) { c.s3_region = v; }},
+        {{"storage.s3.bucket", "", "Bucket holding the blobs; must exist."},
+         [](Config& c, const std::string& v) { c.s3_bucket = v; }},
+        {{"storage.s3.prefix", "", "Key prefix inside the bucket (e.g. registry/prod); empty: the bucket root."},
+         [](Config& c, const std::string& v) { c.s3_prefix = v; }},
+        {{"storage.s3.access_key", "", "Access key id (default: AWS_ACCESS_KEY_ID)."},
+         [](Config& c, const std::string& v) { c.s3_access_key = v; }},
+        {{"storage.s3.secret_key", "",
+          "Secret access key (default: AWS_SECRET_ACCESS_KEY). Prefer the environment to the file."},
+         [](Config& c, const std::string& v) { c.s3_secret_key = v; }},
+        {{"storage.s3.ca_file", "", "Extra CA bundle (PEM) to verify an https endpoint with."},
+         [](Config& c, const std::string& v) { c.s3_ca_file = v; }},
+        {{"storage.s3.redirect", "",
+          "Answer blob GETs with a 307 to a presigned URL instead of streaming through the registry."},
+         [](Config& c, const std::string& v) { c.s3_redirect = parse_bool(v); }},
+        {{"storage.s3.presign_expiry_seconds", "", "Validity of presigned redirect URLs."},
+         PC_INT(s3_presign_expiry_seconds, 1, 7 * 86400)},
+        {{"storage.s3.part_size_mib", "",
+          "Multipart part size of uploads (MiB, at least 5); an append keeps up to this much in memory."},
+         PC_SIZE(s3_part_size_mib, 5, 5120)},
+        {{"storage.s3.max_attempts", "",
+          "Tries per S3 request (transport errors, 5xx and 429 are retried with exponential backoff)."},
+         PC_INT(s3_max_attempts, 1, 20)},
         {{"tls.certificate", "",
           "PEM certificate chain; with tls.key, serve HTTPS only. Re-read on SIGHUP."},
          [](Config& c, const std::string& v) { c.tls_certificate = v; }},
@@ -268,6 +303,13 @@ void apply_env(Config& cfg) {
       throw std::runtime_error(fmt::format("{}: {}", k.info.env, e.what()));
     }
   }
+  // The AWS SDKs' variables, when the credentials are not configured otherwise.
+  if (cfg.s3_access_key.empty()) {
+    if (const char* v = std::getenv("AWS_ACCESS_KEY_ID")) cfg.s3_access_key = v;
+  }
+  if (cfg.s3_secret_key.empty()) {
+    if (const char* v = std::getenv("AWS_SECRET_ACCESS_KEY")) cfg.s3_secret_key = v;
+  }
 }
 
 HostPort parse_listen(const std::string& listen) {
@@ -291,6 +333,19 @@ HostPort parse_listen(const std::string& listen) {
 void validate(const Config& cfg) {
   parse_listen(cfg.listen);
   if (cfg.data_dir.empty()) throw std::runtime_error("data_dir must not be empty");
+  if (cfg.storage_driver == "s3") {
+    if (cfg.s3_endpoint.empty() || cfg.s3_bucket.empty()) {
+      throw std::runtime_error("storage.driver s3 needs storage.s3.endpoint and storage.s3.bucket");
+    }
+    if (!cfg.s3_endpoint.starts_with("http://") && !cfg.s3_endpoint.starts_with("https://")) {
+      throw std::runtime_error("storage.s3.endpoint must start with http:// or https://");
+    }
+    if (cfg.s3_access_key.empty() || cfg.s3_secret_key.empty()) {
+      throw std::runtime_error(
+          "storage.driver s3 needs credentials: storage.s3.access_key and storage.s3.secret_key "
+          "(or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
+    }
+  }
   if (cfg.tls_certificate.empty() != cfg.tls_key.empty()) {
     throw std::runtime_error("tls.certificate and tls.key must be set together");
   }

@@ -58,6 +58,18 @@ struct Config {
   int gc_mark_delay_seconds = 60;         // between marking a blob and deleting it
   std::string policy_directory;  // registry policy files; "" = managed through the API/CLI only
   int policy_reload_interval_seconds = 10;
+  std::string storage_driver = "filesystem";  // filesystem | s3
+  std::string s3_endpoint;                    // http(s)://host[:port]
+  std::string s3_region = "us-east-1";
+  std::string s3_bucket;
+  std::string s3_prefix;
+  std::string s3_access_key;  // empty: AWS_ACCESS_KEY_ID
+  std::string s3_secret_key;  // empty: AWS_SECRET_ACCESS_KEY
+  std::string s3_ca_file;
+  bool s3_redirect = false;
+  int s3_presign_expiry_seconds = 900;
+  std::size_t s3_part_size_mib = 16;
+  int s3_max_attempts = 5;
 
   std::string effective_token_key_file() const;
 

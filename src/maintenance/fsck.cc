@@ -1,7 +1,5 @@
 #include "maintenance/fsck.h"
 
-#include <unistd.h>
-
 #include <set>
 #include <unordered_set>
 
@@ -21,14 +19,11 @@ Result<bool> digest_matches(storage::BlobStore& blobs, const oci::Digest& digest
   std::vector<char> buf(1 << 20);
   uint64_t offset = 0;
   for (;;) {
-    ssize_t n = ::pread((*file)->fd(), buf.data(), buf.size(), static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return make_error(Errc::internal, "read failed for " + digest.str());
-    }
-    if (n == 0) break;
-    hasher.update(buf.data(), static_cast<std::size_t>(n));
-    offset += static_cast<uint64_t>(n);
+    auto n = (*file)->read_at(offset, buf.data(), buf.size());
+    if (!n) return make_error(Errc::internal, "read failed for " + digest.str());
+    if (*n == 0) break;
+    hasher.update(buf.data(), *n);
+    offset += *n;
   }
   return hasher.finish_hex() == digest.hex();
 }

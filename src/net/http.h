@@ -40,15 +40,27 @@ struct FileRegion {
   FileRegion& operator=(const FileRegion&) = delete;
 };
 
+// A body pulled in chunks (e.g. a blob in an object store). read() blocks and
+// runs on the worker pool, one call at a time.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  virtual uint64_t length() const = 0;
+  // Fills buf with the next min(n, bytes left) bytes; a short count or an
+  // error ends the connection (the status line is already sent).
+  virtual Result<std::size_t> read(char* buf, std::size_t n) = 0;
+};
+
 struct Response {
   unsigned status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   // Pre-serialised "Name: value\r\n" lines written before `headers` (hot-path caches).
   std::shared_ptr<const std::string> prebuilt_headers;
-  // Exactly one body source is used: file, else shared_body, else body.
+  // Exactly one body source is used: file, else stream, else shared_body, else body.
   std::string body;
   std::shared_ptr<const std::string> shared_body;
   std::unique_ptr<FileRegion> file;
+  std::unique_ptr<BodyStream> stream;
   bool omit_body = false;  // HEAD: Content-Length as if the body were sent, no body
 
   Response& header(std::string name, std::string value) {
@@ -57,6 +69,7 @@ struct Response {
   }
   uint64_t content_length() const {
     if (file) return file->length;
+    if (stream) return stream->length();
     if (shared_body) return shared_body->size();
     return body.size();
   }

@@ -59,6 +59,9 @@ constexpr std::size_t kBodyReadSize = 64 * 1024;
 // File bodies over TLS cannot use sendfile(2): they are read in chunks this
 // large (one pread on the worker pool per chunk) and written through the stream.
 constexpr std::size_t kTlsFileChunk = 256 * 1024;
+// Pulled bodies (blobs in an object store: one ranged GET per chunk) are read
+// in larger chunks, so that per-request overhead stays small.
+constexpr std::size_t kStreamChunk = 2 * 1024 * 1024;
 // Bounds the wait for the client's close_notify, so closed connections do not linger.
 constexpr std::chrono::seconds kTlsShutdownTimeout{5};
 // Lingering close (as nginx): after a response sent before the request was
@@ -297,6 +300,12 @@ struct Server::Impl {
                           std::string_view message);
   Task<bool> send_file(beast::tcp_stream& stream, const FileRegion& file);
   Task<bool> send_file(TlsStream& stream, const FileRegion& file);
+  // Sends `length` bytes that `read(buf, n, offset)` produces on the worker
+  // pool (blocking; returns the bytes it got), reading the next chunk while
+  // the previous one is written.
+  template <class Stream, class Read>
+  Task<bool> send_pulled(Stream& stream, uint64_t offset, uint64_t length, std::size_t chunk,
+                         Read read);
   void wait_for_reload_signal();
   bool reload_tls();
   void begin_stop();
@@ -348,7 +357,7 @@ Task<bool> Server::Impl::write_response(Stream& stream, Response& r, bool keep_a
   boost::system::error_code ec;
   beast::get_lowest_layer(stream).expires_after(options.io_timeout);
   bool send_body = !r.omit_body && r.status >= 200 && r.status != 204 && r.status != 304;
-  if (!send_body || r.file) {
+  if (!send_body || r.file || r.stream) {
     co_await asio::async_write(stream, asio::buffer(head), asio::redirect_error(asio::use_awaitable, ec));
   } else {
     const std::string& body = r.shared_body ? *r.shared_body : r.body;
@@ -367,7 +376,17 @@ Task<bool> Server::Impl::write_response(Stream& stream, Response& r, bool keep_a
     }
   }
   if (ec) co_return false;
-  if (!send_body || !r.file) co_return true;
+  if (!send_body) co_return true;
+  if (r.stream) {
+    BodyStream* body = r.stream.get();
+    co_return co_await send_pulled(stream, 0, body->length(), kStreamChunk,
+                                   [body](char* buf, std::size_t n, uint64_t) -> std::size_t {
+                                     auto got = body->read(buf, n);
+                                     if (!got) return 0;
+                                     return *got;
+                                   });
+  }
+  if (!r.file) co_return true;
   co_return co_await send_file(stream, *r.file);
 }
 
@@ -404,37 +423,44 @@ Task<bool> Server::Impl::send_file(beast::tcp_stream& stream, const FileRegion& 
 }
 
 Task<bool> Server::Impl::send_file(TlsStream& stream, const FileRegion& file) {
+  co_return co_await send_pulled(stream, file.offset, file.length, kTlsFileChunk,
+                                 [fd = file.fd](char* buf, std::size_t n, uint64_t at) {
+                                   std::size_t got = 0;
+                                   while (got < n) {
+                                     ssize_t r = ::pread(fd, buf + got, n - got,
+                                                         static_cast<off_t>(at + got));
+                                     if (r > 0) {
+                                       got += static_cast<std::size_t>(r);
+                                     } else if (r < 0 && errno == EINTR) {
+                                       continue;
+                                     } else {
+                                       break;  // EOF or error: the caller sees a short read
+                                     }
+                                   }
+                                   return got;
+                                 });
+}
+
+template <class Stream, class Read>
+Task<bool> Server::Impl::send_pulled(Stream& stream, uint64_t offset, uint64_t length,
+                                     std::size_t chunk, Read read) {
+  if (length == 0) co_return true;
   // Two buffers: the worker pool reads the next chunk while this one is
-  // encrypted and written, so disk reads never block an I/O thread.
-  std::size_t first = static_cast<std::size_t>(std::min<uint64_t>(file.length, kTlsFileChunk));
+  // written, so blocking reads never run on an I/O thread.
+  std::size_t first = static_cast<std::size_t>(std::min<uint64_t>(length, chunk));
   std::vector<char> bufs[2] = {std::vector<char>(first),
-                               std::vector<char>(file.length > kTlsFileChunk ? kTlsFileChunk : 0)};
-  uint64_t offset = file.offset;
-  uint64_t remaining = file.length;
-  auto read_chunk = [this, fd = file.fd](char* buf, std::size_t n, uint64_t at) {
+                               std::vector<char>(length > chunk ? chunk : 0)};
+  uint64_t remaining = length;
+  auto read_chunk = [this, &read](char* buf, std::size_t n, uint64_t at) {
     return asio::co_spawn(
-        workers,
-        [=]() -> Task<std::size_t> {
-          std::size_t got = 0;
-          while (got < n) {
-            ssize_t r = ::pread(fd, buf + got, n - got, static_cast<off_t>(at + got));
-            if (r > 0) {
-              got += static_cast<std::size_t>(r);
-            } else if (r < 0 && errno == EINTR) {
-              continue;
-            } else {
-              break;  // EOF or error: the caller sees a short read
-            }
-          }
-          co_return got;
-        },
+        workers, [=, &read]() -> Task<std::size_t> { co_return read(buf, n, at); },
         asio::deferred);
   };
-  std::size_t want = static_cast<std::size_t>(std::min<uint64_t>(remaining, kTlsFileChunk));
+  std::size_t want = first;
   std::size_t have = co_await read_chunk(bufs[0].data(), want, offset)(asio::use_awaitable);
   int cur = 0;
   while (true) {
-    if (have != want) co_return false;  // file shorter than announced: drop the connection
+    if (have != want) co_return false;  // body shorter than announced: drop the connection
     remaining -= have;
     offset += have;
     beast::get_lowest_layer(stream).expires_after(options.io_timeout);
@@ -444,7 +470,7 @@ Task<bool> Server::Impl::send_file(TlsStream& stream, const FileRegion& file) {
       co_await std::move(write)(asio::redirect_error(asio::use_awaitable, ec));
       co_return !ec;
     }
-    want = static_cast<std::size_t>(std::min<uint64_t>(remaining, kTlsFileChunk));
+    want = static_cast<std::size_t>(std::min<uint64_t>(remaining, chunk));
     auto [order, read_error, got, write_error, written] =
         co_await asio::experimental::make_parallel_group(
             read_chunk(bufs[1 - cur].data(), want, offset), std::move(write))

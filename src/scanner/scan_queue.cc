@@ -3,6 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
 #include <boost/json.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -24,8 +28,50 @@ bool is_image_config(std::string_view media_type) {
 
 // Keeps layer files open while they are scanned; libarchive reads them by path.
 struct OpenLayers {
-  std::vector<std::unique_ptr<storage::BlobFile>> files;
+  std::vector<std::unique_ptr<storage::BlobReader>> files;
+  std::vector<int> spooled;  // descriptors of local copies of remote layers
+  OpenLayers() = default;
+  OpenLayers(const OpenLayers&) = delete;
+  OpenLayers& operator=(const OpenLayers&) = delete;
+  ~OpenLayers() {
+    for (int fd : spooled) ::close(fd);
+  }
 };
+
+// A remote layer (object store) copied to an unnamed temporary file, which
+// the kernel removes when its descriptor is closed: the layer walker reads a
+// layer by path, and may read it twice.
+Result<int> spool(storage::BlobReader& reader, const std::string& digest) {
+  auto dir = std::filesystem::temp_directory_path();
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    spdlog::error("scanner: cannot create a temporary file in {}: {}", dir.string(),
+                  std::strerror(errno));
+    return make_error(Errc::internal, "cannot create a temporary file for a layer");
+  }
+  std::vector<char> buf(8 << 20);
+  uint64_t offset = 0;
+  while (offset < reader.size()) {
+    auto n = reader.read_at(offset, buf.data(), buf.size());
+    if (!n || *n == 0) {
+      ::close(fd);
+      return make_error(Errc::internal, "cannot read layer " + digest);
+    }
+    std::size_t done = 0;
+    while (done < *n) {
+      ssize_t w = ::write(fd, buf.data() + done, *n - done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        spdlog::error("scanner: write temporary copy of {}: {}", digest, std::strerror(errno));
+        ::close(fd);
+        return make_error(Errc::internal, "cannot write a temporary copy of layer " + digest);
+      }
+      done += static_cast<std::size_t>(w);
+    }
+    offset += *n;
+  }
+  return fd;
+}
 
 }  // namespace
 
@@ -175,8 +221,15 @@ Result<Inventory> ScanQueue::inventory_of(const oci::Digest& digest, int depth) 
     if (!l.urls.empty()) continue;  // foreign layer: not stored here
     auto f = blobs_.open(l.digest);
     if (!f) return f.error();
+    int fd = (*f)->fd();
+    if (fd < 0) {
+      auto copy = spool(**f, l.digest.str());
+      if (!copy) return copy.error();
+      fd = *copy;
+      open.spooled.push_back(fd);
+    }
     // The descriptor stays valid while `open` lives; /proc/self/fd names it.
-    layers.push_back({l.digest.str(), fmt::format("/proc/self/fd/{}", (*f)->fd())});
+    layers.push_back({l.digest.str(), fmt::format("/proc/self/fd/{}", fd)});
     open.files.push_back(std::move(*f));
   }
   return image::scan_layers(layers, options_.limits);

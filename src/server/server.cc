@@ -29,7 +29,6 @@
 #include "scanner/advisories/database.h"
 #include "scanner/scan_queue.h"
 #include "server/policy_directory.h"
-#include "storage/filesystem_store.h"
 
 namespace portcullis::server {
 
@@ -126,7 +125,8 @@ int serve(const config::Config& cfg) {
           cfg.listen);
     }
     std::filesystem::create_directories(cfg.data_dir);
-    storage::FilesystemBlobStore blobs(cfg.data_dir);
+    auto blob_store = open_blob_store(cfg);
+    storage::BlobStore& blobs = *blob_store;
     // Every thread that may block on the database gets its own PostgreSQL connection.
     auto meta_store = open_metadata(cfg, cfg.worker_threads + cfg.scan_workers);
     metadata::MetadataStore& meta = *meta_store;

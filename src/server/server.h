@@ -6,6 +6,7 @@
 
 #include "config/config.h"
 #include "metadata/metadata.h"
+#include "storage/blob_store.h"
 
 namespace portcullis::server {
 
@@ -21,6 +22,11 @@ int serve(const config::Config& cfg);
 // (start-up and CLI only).
 std::unique_ptr<metadata::MetadataStore> open_metadata(const config::Config& cfg,
                                                        std::size_t postgres_pool = 2);
+
+// Opens the configured blob store: S3 when cfg.storage_driver is "s3" (checks
+// that the bucket answers), else the filesystem under cfg.data_dir. Throws
+// std::runtime_error when it cannot be opened (start-up and CLI only).
+std::unique_ptr<storage::BlobStore> open_blob_store(const config::Config& cfg);
 
 // True for addresses that only this machine can reach.
 bool is_loopback(const std::string& host);

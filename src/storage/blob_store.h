@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,20 +15,25 @@
 
 namespace portcullis::storage {
 
-// An open blob for streaming. Owns fd (closed on destruction).
-class BlobFile {
+// An open blob. Either a local file (the filesystem store: fd() >= 0, so the
+// server can sendfile(2) it and libraries can hand its path to others), or a
+// remote object read in ranges (fd() == -1). Not thread-safe; blocking.
+class BlobReader {
  public:
-  BlobFile(int fd, uint64_t size) : fd_(fd), size_(size) {}
-  ~BlobFile();
-  BlobFile(const BlobFile&) = delete;
-  BlobFile& operator=(const BlobFile&) = delete;
-  int fd() const { return fd_; }
+  explicit BlobReader(uint64_t size) : size_(size) {}
+  virtual ~BlobReader() = default;
+  BlobReader(const BlobReader&) = delete;
+  BlobReader& operator=(const BlobReader&) = delete;
   uint64_t size() const { return size_; }
-  // Gives up ownership of the descriptor.
-  int release() { int fd = fd_; fd_ = -1; return fd; }
+  // The descriptor of a local file, owned by the reader; -1 for a remote blob.
+  virtual int fd() const { return -1; }
+  // Gives up ownership of the descriptor (-1 when there is none).
+  virtual int release() { return -1; }
+  // Reads up to n bytes at offset. Returns fewer only at the end of the blob,
+  // 0 at or past the end.
+  virtual Result<std::size_t> read_at(uint64_t offset, char* buf, std::size_t n) = 0;
 
  private:
-  int fd_;
   uint64_t size_;
 };
 
@@ -49,7 +55,12 @@ class BlobStore {
 
   // Size of a stored blob, or blob_unknown.
   virtual Result<uint64_t> stat(const oci::Digest& digest) = 0;
-  virtual Result<std::unique_ptr<BlobFile>> open(const oci::Digest& digest) = 0;
+  virtual Result<std::unique_ptr<BlobReader>> open(const oci::Digest& digest) = 0;
+  // False when open() does network I/O (callers on an event loop offload it).
+  virtual bool open_is_local() const { return true; }
+  // Where clients may fetch the blob directly (a presigned object-store URL),
+  // when the store is configured to hand those out; nullopt otherwise.
+  virtual std::optional<std::string> redirect_url(const oci::Digest&) const { return std::nullopt; }
   // Whole blob into memory; size_invalid when larger than limit.
   virtual Result<std::string> read_all(const oci::Digest& digest, std::size_t limit) = 0;
   // Stores bytes under digest after checking they hash to it (digest_invalid otherwise).

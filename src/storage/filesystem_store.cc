@@ -17,11 +17,39 @@ namespace portcullis::storage {
 
 namespace fs = std::filesystem;
 
-BlobFile::~BlobFile() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
 namespace {
+
+// A blob file; owns fd.
+class FileReader final : public BlobReader {
+ public:
+  FileReader(int fd, uint64_t size) : BlobReader(size), fd_(fd) {}
+  ~FileReader() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int fd() const override { return fd_; }
+  int release() override {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  Result<std::size_t> read_at(uint64_t offset, char* buf, std::size_t n) override {
+    std::size_t got = 0;
+    while (got < n) {
+      ssize_t r = ::pread(fd_, buf + got, n - got, static_cast<off_t>(offset + got));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        spdlog::error("storage: read blob: {}", std::strerror(errno));
+        return make_error(Errc::internal, "storage I/O error");
+      }
+      if (r == 0) break;
+      got += static_cast<std::size_t>(r);
+    }
+    return got;
+  }
+
+ private:
+  int fd_;
+};
 
 Error io_error(std::string_view what, const fs::path& path) {
   spdlog::error("storage: {} {}: {}", what, path.string(), std::strerror(errno));
@@ -147,7 +175,7 @@ Result<uint64_t> FilesystemBlobStore::stat(const oci::Digest& digest) {
   return static_cast<uint64_t>(st.st_size);
 }
 
-Result<std::unique_ptr<BlobFile>> FilesystemBlobStore::open(const oci::Digest& digest) {
+Result<std::unique_ptr<BlobReader>> FilesystemBlobStore::open(const oci::Digest& digest) {
   auto path = blob_path(digest);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -159,7 +187,7 @@ Result<std::unique_ptr<BlobFile>> FilesystemBlobStore::open(const oci::Digest& d
     ::close(fd);
     return io_error("fstat", path);
   }
-  return std::make_unique<BlobFile>(fd, static_cast<uint64_t>(st.st_size));
+  return std::make_unique<FileReader>(fd, static_cast<uint64_t>(st.st_size));
 }
 
 Result<std::string> FilesystemBlobStore::read_all(const oci::Digest& digest, std::size_t limit) {

@@ -27,7 +27,7 @@ class FilesystemBlobStore final : public BlobStore {
   explicit FilesystemBlobStore(std::filesystem::path root);
 
   Result<uint64_t> stat(const oci::Digest& digest) override;
-  Result<std::unique_ptr<BlobFile>> open(const oci::Digest& digest) override;
+  Result<std::unique_ptr<BlobReader>> open(const oci::Digest& digest) override;
   Result<std::string> read_all(const oci::Digest& digest, std::size_t limit) override;
   Result<void> put(const oci::Digest& digest, std::string_view bytes) override;
   Result<void> remove(const oci::Digest& digest) override;

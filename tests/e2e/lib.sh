@@ -8,6 +8,7 @@ pc_start() { # pc_start BIN DATA_DIR [extra serve args...]
   local bin=$1 data=$2; shift 2
   mkdir -p "$data"
   PC_LOG=$data.log
+  : >"$PC_LOG"  # exists before the server starts, so that polling it cannot fail
   PORTCULLIS_LOG_ACCESS_LOG=${PORTCULLIS_LOG_ACCESS_LOG:-false} \
     "$bin" serve --listen 127.0.0.1:0 --data "$data" "$@" >"$PC_LOG" 2>&1 &
   PC_PID=$!

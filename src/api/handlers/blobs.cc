@@ -65,8 +65,26 @@ Result<std::optional<ByteRange>> parse_range(std::string_view h, uint64_t size) 
 }
 
 struct Opened {
-  std::unique_ptr<storage::BlobFile> file;
+  std::unique_ptr<storage::BlobReader> file;
   uint64_t size = 0;
+};
+
+// A byte range of a remote blob, read in chunks on the worker pool.
+class BlobRangeStream final : public net::BodyStream {
+ public:
+  BlobRangeStream(std::unique_ptr<storage::BlobReader> reader, uint64_t first, uint64_t length)
+      : reader_(std::move(reader)), next_(first), length_(length) {}
+  uint64_t length() const override { return length_; }
+  Result<std::size_t> read(char* buf, std::size_t n) override {
+    auto got = reader_->read_at(next_, buf, n);
+    if (got) next_ += *got;
+    return got;
+  }
+
+ private:
+  std::unique_ptr<storage::BlobReader> reader_;
+  uint64_t next_;
+  uint64_t length_;
 };
 
 }  // namespace
@@ -137,6 +155,7 @@ net::Task<net::Response> handle_blob(Context& ctx, net::Exchange& ex, const Rout
   }
   // Hot path: the link is cached, and opening a local file costs microseconds
   // (the same order as a hop to the worker pool), so it stays on this thread.
+  // A remote store's open() is a network round trip: that goes to the pool.
   auto open_linked = [&](uint64_t size) -> Result<Opened> {
     if (head) {
       // A client that sees 200 here may skip the upload and name the blob in
@@ -151,18 +170,45 @@ net::Task<net::Response> handle_blob(Context& ctx, net::Exchange& ex, const Rout
     uint64_t actual = (*file)->size();
     return Opened{std::move(*file), actual};
   };
+  // Redirect mode (object store): after the same link check, the client
+  // fetches the bytes from a presigned URL instead of through the registry.
+  const bool redirect = !head && ctx.blobs.redirect_url(*digest).has_value();
+  if (redirect) {
+    auto linked = co_await net::offload(ex, [&]() -> Result<bool> {
+      if (!ctx.options.shared_metadata && ctx.cache.get_blob(repo, digest->str()) >= 0) return true;
+      auto l = ctx.meta.linked_blob(repo, digest->str());
+      if (!l) return l.error();
+      return l->has_value();
+    });
+    if (!linked) co_return error_response(linked.error());
+    if (!*linked) co_return error(Errc::blob_unknown, "blob unknown to registry");
+    net::Response r;
+    r.status = 307;
+    r.header("Location", *ctx.blobs.redirect_url(*digest));
+    r.header("Docker-Content-Digest", digest->str());
+    co_return r;
+  }
   Result<Opened> opened = make_error(Errc::blob_unknown, "blob unknown to registry");
   // With replicas sharing the metadata, a blob deleted elsewhere must not be
   // served from this process's memory: the link is checked every time.
   int64_t cached = ctx.options.shared_metadata ? -1 : ctx.cache.get_blob(repo, digest->str());
   if (cached >= 0) {
-    opened = open_linked(static_cast<uint64_t>(cached));
+    if (ctx.blobs.open_is_local()) {
+      opened = open_linked(static_cast<uint64_t>(cached));
+    } else {
+      opened = co_await net::offload(ex, [&] { return open_linked(static_cast<uint64_t>(cached)); });
+    }
   } else {
     uint64_t generation = ctx.cache.generation(repo);
     opened = co_await net::offload(ex, [&]() -> Result<Opened> {
       auto linked = ctx.meta.linked_blob(repo, digest->str());
       if (!linked) return linked.error();
       if (!*linked) return make_error(Errc::blob_unknown, "blob unknown to registry");
+      if (!head) {  // open() knows the size: one round trip to a remote store, not two
+        auto opened = open_linked(0);
+        if (opened) ctx.cache.put_blob(repo, digest->str(), static_cast<int64_t>(opened->size), generation);
+        return opened;
+      }
       auto size = ctx.blobs.stat(*digest);
       if (!size) return size.error();
       ctx.cache.put_blob(repo, digest->str(), static_cast<int64_t>(*size), generation);
@@ -212,7 +258,11 @@ net::Task<net::Response> handle_blob(Context& ctx, net::Exchange& ex, const Rout
     r.file = std::make_unique<net::FileRegion>(-1, first, length);
     co_return r;
   }
-  r.file = std::make_unique<net::FileRegion>(opened->file->release(), first, length);
+  if (opened->file->fd() >= 0) {
+    r.file = std::make_unique<net::FileRegion>(opened->file->release(), first, length);
+  } else {
+    r.stream = std::make_unique<BlobRangeStream>(std::move(opened->file), first, length);
+  }
   co_return r;
 }
 

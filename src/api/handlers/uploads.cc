@@ -71,10 +71,17 @@ net::Task<Result<uint64_t>> receive(Context& ctx, net::Exchange& ex, std::string
     range = parse_content_range(cr);
     if (!range) co_return make_error(Errc::range_invalid, "malformed Content-Range");
   }
-  auto current = co_await net::offload(ex, [&] { return ctx.blobs.upload_size(id); });
-  if (!current) co_return current.error();
-  if (!ex.has_body()) co_return *current;
-  uint64_t offset = range ? range->first : *current;
+  // With a Content-Range, append() checks the offset itself: no separate
+  // size lookup (a round trip to a remote store).
+  uint64_t offset = 0;
+  if (range && ex.has_body()) {
+    offset = range->first;
+  } else {
+    auto current = co_await net::offload(ex, [&] { return ctx.blobs.upload_size(id); });
+    if (!current) co_return current.error();
+    if (!ex.has_body()) co_return *current;
+    offset = *current;
+  }
   if (range) {
     uint64_t declared = range->second - range->first + 1;
     auto cl = ex.header()[http::field::content_length];

@@ -342,3 +342,81 @@ TEST_F(ConfigFileTest, TlsAndInsecureKeysFromFileAndEnvironment) {
 
 }  // namespace
 }  // namespace portcullis::config
+
+namespace portcullis::config {
+namespace {
+
+TEST_F(ConfigFileTest, S3StorageKeysFromTheFile) {
+  auto path = Write(R"(
+storage:
+  driver: s3
+  s3:
+    endpoint: "https://s3.internal:8443"
+    region: eu-west-1
+    bucket: registry
+    prefix: prod/
+    access_key: AKID
+    secret_key: SECRET
+    redirect: true
+    presign_expiry_seconds: 60
+    part_size_mib: 32
+    max_attempts: 3
+)");
+  Config cfg;
+  apply_file(cfg, path);
+  EXPECT_EQ(cfg.storage_driver, "s3");
+  EXPECT_EQ(cfg.s3_endpoint, "https://s3.internal:8443");
+  EXPECT_EQ(cfg.s3_region, "eu-west-1");
+  EXPECT_EQ(cfg.s3_bucket, "registry");
+  EXPECT_EQ(cfg.s3_prefix, "prod/");
+  EXPECT_EQ(cfg.s3_access_key, "AKID");
+  EXPECT_EQ(cfg.s3_secret_key, "SECRET");
+  EXPECT_TRUE(cfg.s3_redirect);
+  EXPECT_EQ(cfg.s3_presign_expiry_seconds, 60);
+  EXPECT_EQ(cfg.s3_part_size_mib, 32u);
+  EXPECT_EQ(cfg.s3_max_attempts, 3);
+  EXPECT_NO_THROW(validate(cfg));
+}
+
+TEST_F(ConfigFileTest, BadStorageValuesAreErrorsNamingTheKey) {
+  EXPECT_THAT(ErrorOf("storage:\n  driver: nfs\n"), HasSubstr("storage.driver"));
+  EXPECT_THAT(ErrorOf("storage:\n  s3:\n    part_size_mib: 4\n"),
+              HasSubstr("storage.s3.part_size_mib"));
+}
+
+TEST(Validate, S3NeedsEndpointBucketAndCredentials) {
+  Config cfg;
+  cfg.storage_driver = "s3";
+  EXPECT_THROW(validate(cfg), std::runtime_error);
+  cfg.s3_endpoint = "http://127.0.0.1:7480";
+  cfg.s3_bucket = "registry";
+  try {
+    validate(cfg);
+    ADD_FAILURE() << "no credentials accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("credentials"));
+  }
+  cfg.s3_access_key = "a";
+  cfg.s3_secret_key = "b";
+  EXPECT_NO_THROW(validate(cfg));
+  cfg.s3_endpoint = "127.0.0.1:7480";
+  EXPECT_THROW(validate(cfg), std::runtime_error);
+}
+
+TEST(ConfigEnv, AwsCredentialVariablesFillOnlyWhatIsNotConfigured) {
+  ScopedEnv id("AWS_ACCESS_KEY_ID", "from-aws-env");
+  ScopedEnv secret("AWS_SECRET_ACCESS_KEY", "aws-secret");
+  Config cfg;
+  apply_env(cfg);
+  EXPECT_EQ(cfg.s3_access_key, "from-aws-env");
+  EXPECT_EQ(cfg.s3_secret_key, "aws-secret");
+  Config configured;
+  configured.s3_access_key = "from-file";
+  ScopedEnv own("PORTCULLIS_STORAGE_S3_SECRET_KEY", "portcullis-secret");
+  apply_env(configured);
+  EXPECT_EQ(configured.s3_access_key, "from-file");
+  EXPECT_EQ(configured.s3_secret_key, "portcullis-secret");
+}
+
+}  // namespace
+}  // namespace portcullis::config
