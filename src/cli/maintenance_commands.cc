@@ -61,7 +61,8 @@ int gc(const GcFlags& flags) {
   int rc = 0;
   try {
     auto meta = server::open_metadata(cfg);
-    storage::FilesystemBlobStore blobs(cfg.data_dir);
+    auto blob_store = server::open_blob_store(cfg);
+    storage::BlobStore& blobs = *blob_store;
     SystemClock clock;
     maintenance::GcOptions options;
     options.grace = flags.grace_seconds >= 0 ? std::chrono::seconds(flags.grace_seconds)
