@@ -257,6 +257,29 @@ Result<void> AccessService::load_registry_policy(AccessSnapshot& snap) {
       if (previous) {
         snap.registry_policy = previous->registry_policy;
         snap.policy_version = previous->policy_version;
+      } else {
+        // At start-up there is nothing serving yet: never fail open with no
+        // policy at all; the newest older version that loads serves instead.
+        bool found = false;
+        for (int64_t v = (*latest)->version - 1; v >= 1 && !found; --v) {
+          auto older = store_.get_policy_version(v);
+          if (!older) return older.error();
+          if (!*older) continue;
+          auto older_files = policy::decode_files((*older)->files_json);
+          if (!older_files) continue;
+          auto older_loaded = policy::load_policy(std::move(*older_files));
+          if (!older_loaded.policy) continue;
+          snap.registry_policy = std::make_shared<const policy::Policy>(std::move(*older_loaded.policy));
+          snap.policy_version = v;
+          found = true;
+          spdlog::error("policy: serving version {} instead", v);
+        }
+        if (!found) {
+          return make_error(Errc::internal,
+                            fmt::format("policy: stored version {} does not load and no older "
+                                        "version does; refusing to serve without the policy",
+                                        (*latest)->version));
+        }
       }
     }
   }

@@ -20,6 +20,13 @@ constexpr std::size_t kMarkBatch = 250;    // digests per mark transaction (boun
 constexpr std::size_t kSweepBatch = 250;   // marks per delete transaction
 constexpr std::size_t kAuditBatch = 500;   // events per audit append
 constexpr int kManifestPasses = 32;        // index -> children -> ... depth bound per run
+// Rows a sweep has moved to 'deleting' are finished in groups this small, so
+// a push waiting for one of them (touch_before_write) waits for a few
+// removals, not for a whole batch on a remote store.
+constexpr std::size_t kFinishGroup = 16;
+// A live collector finishes a deletion it began well within this; a row in
+// 'deleting' for longer belongs to a collector that stopped.
+constexpr std::chrono::seconds kDeletionLease{3600};
 
 audit::AuditEvent gc_event(const Clock& clock, std::string repository, std::string digest,
                            std::string detail) {
@@ -113,9 +120,10 @@ Result<GcReport> collect_garbage(storage::BlobStore& blobs, metadata::MetadataSt
   const int64_t cutoff = now - options.grace.count();
 
   // 1. Deletions a stopped collector left half done: the links are gone
-  // already, so the bytes are garbage.
+  // already, so the bytes are garbage. Only deletions begun longer ago than
+  // any live collector takes over a batch (kDeletionLease) are taken over.
   if (!options.dry_run) {
-    auto leftovers = meta.deleting_blobs();
+    auto leftovers = meta.deleting_blobs(now - kDeletionLease.count(), now);
     if (!leftovers) return leftovers.error();
     for (const auto& d : *leftovers) {
       if (auto r = remove_bytes(blobs, d); !r) return r.error();
@@ -218,7 +226,7 @@ Result<GcReport> collect_garbage(storage::BlobStore& blobs, metadata::MetadataSt
     auto marks = meta.marked_blobs(marked_before, kSweepBatch);
     if (!marks) return marks.error();
     if (marks->empty()) break;
-    auto begun = meta.begin_blob_delete(*marks, cutoff, marked_before);
+    auto begun = meta.begin_blob_delete(*marks, cutoff, marked_before, clock.unix_seconds());
     if (!begun) return begun.error();
     std::vector<std::string> removed;
     removed.reserve(begun->size());
@@ -237,6 +245,10 @@ Result<GcReport> collect_garbage(storage::BlobStore& blobs, metadata::MetadataSt
         return r.error();
       }
       removed.push_back(d);
+      if (removed.size() >= kFinishGroup) {
+        if (auto r = meta.finish_blob_delete(removed); !r) return r.error();
+        removed.clear();
+      }
       report.bytes_reclaimed += size;
       report.blobs.push_back({"", d, size});
       std::string detail = fmt::format("blob reclaimed by garbage collection ({} bytes)", size);

@@ -166,16 +166,23 @@ class BlobCollector {
   // at or before marked_before, not touched since cutoff, unreferenced) and
   // removes its repository links, all in one transaction; returns those
   // moved, with the repositories each was linked in (the others are left
-  // alone). The caller then removes their bytes and calls finish_blob_delete.
+  // alone); a row in "deleting" records when its deletion began (now). The
+  // caller then removes their bytes and calls finish_blob_delete.
   struct BlobDeletion {
     std::string digest;
     std::vector<std::string> repositories;
   };
   virtual Result<std::vector<BlobDeletion>> begin_blob_delete(
-      const std::vector<std::string>& digests, int64_t cutoff, int64_t marked_before) = 0;
+      const std::vector<std::string>& digests, int64_t cutoff, int64_t marked_before,
+      int64_t now) = 0;
   virtual Result<void> finish_blob_delete(const std::vector<std::string>& digests) = 0;
-  // Digests left in "deleting" (a collector stopped between the two calls).
-  virtual Result<std::vector<std::string>> deleting_blobs() = 0;
+  // Claims the digests left in "deleting" by a collector that stopped between
+  // the two calls: those whose deletion began before started_before (a
+  // collector still at work is younger than that: taking its rows over could
+  // remove bytes re-pushed after it finished). Claimed rows restart their
+  // clock at now, so two collectors never take over the same row. Sorted.
+  virtual Result<std::vector<std::string>> deleting_blobs(int64_t started_before,
+                                                          int64_t now) = 0;
   // (repository, digest) of manifests that are garbage under rule now: not
   // tagged (cosign tags sha256-<hex>.sig/.att/.sbom count only while their
   // subject is stored), not a child of a stored index, not touched since

@@ -81,6 +81,16 @@ body_has 'libssl3, openssl' || fail "the denial does not name openssl: $(cat "$W
 LAYER=$(skopeo inspect --raw "oci:$LAYOUT:debian-extra" | jq -r '.layers[-1].digest')
 code=$(curl -s -o "$WORK/blob" -w '%{http_code}' "http://$REG/v2/vuln/app/blobs/$LAYER")
 [ "$code" = 403 ] || fail "a layer of the denied image was served through its repository: $code"
+# Not copied out either: a mount of that layer (or of the manifest) into another
+# repository becomes a plain upload session, and the manifest is no blob.
+for d in "$LAYER" "$DX"; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://$REG/v2/copy/out/blobs/uploads/?mount=$d&from=vuln/app")
+  [ "$code" = 202 ] || fail "content of the denied image mounted out of vuln/app ($d): $code"
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://$REG/v2/copy/out/blobs/$d")
+  [ "$code" = 404 ] || fail "content of the denied image readable after a mount attempt ($d): $code"
+done
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://$REG/v2/vuln/app/blobs/$DX")
+[ "$code" = 403 ] || fail "the denied manifest was served through the blob route: $code"
 grep -q 'blob belongs to refused image' "$WORK/blob" || fail "blob refusal body: $(cat "$WORK/blob")"
 pass "debian-extra (bookworm openssl) is denied under severityThreshold high: manifest by tag and digest, and its layers"
 

@@ -123,16 +123,18 @@ net::Task<net::Response> handle_blob(Context& ctx, net::Exchange& ex, const Rout
     co_return error(Errc::unsupported, "method not allowed");
   }
   bool head = method == http::verb::head;
-  // Under a signature policy, manifest bytes are served only through the
-  // manifests route (where the policy is checked), never as a blob.
-  if (!head && ctx.security && ctx.security->trust_active()) {
+  // Under a signature or registry policy, manifest bytes are served only
+  // through the manifests route (where the policy is checked), never as a blob.
+  if (!head && ctx.security &&
+      (ctx.security->trust_active() || (ctx.policy && ctx.security->policy_active()))) {
     auto snap = ctx.security->snapshot();
-    if (snap && (*snap)->trust.rule_for(repo)) {
+    if (snap && ((*snap)->trust.rule_for(repo) ||
+                 (ctx.policy && !(*snap)->registry_policy->rules_for(repo).empty()))) {
       auto manifest = co_await net::offload(ex, [&] { return ctx.meta.get_manifest(repo, digest->str()); });
       if (!manifest) co_return error_response(manifest.error());
       if (*manifest) {
         co_return error(Errc::denied,
-                        "a signature policy covers this repository: manifests are served only "
+                        "a policy covers this repository: manifests are served only "
                         "through /v2/<name>/manifests/<reference>");
       }
     }

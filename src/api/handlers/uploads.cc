@@ -7,6 +7,8 @@
 
 #include "api/handlers/handlers.h"
 #include "api/handlers/util.h"
+#include "api/policy_gate.h"
+#include "auth/access_service.h"
 #include "maintenance/gc.h"
 #include "oci/digest.h"
 #include "oci/names.h"
@@ -188,6 +190,17 @@ net::Task<Result<bool>> mount(Context& ctx, net::Exchange& ex, std::string_view 
     auto linked = ctx.meta.linked_blob(from, digest.str());
     if (!linked) return linked.error();
     if (!*linked) return false;
+    // What the registry policy refuses to serve from the source (a layer of a
+    // denied or quarantined image) must not be copied out by a mount either.
+    if (ctx.policy && ctx.security && ctx.security->policy_active()) {
+      auto snap = ctx.security->snapshot();
+      if (snap && !(*snap)->registry_policy->rules_for(from).empty()) {
+        auto manifest = ctx.meta.get_manifest(from, digest.str());
+        if (!manifest) return manifest.error();
+        if (*manifest) return false;  // manifests are read through /manifests only
+        if (ctx.policy->blob_refusal(from, digest.str(), **snap)) return false;
+      }
+    }
     auto size = ctx.blobs.stat(digest);
     if (!size) return size.error().code == Errc::blob_unknown ? Result<bool>(false) : size.error();
     auto r = ctx.meta.link_blob(repo, digest.str(), static_cast<int64_t>(*size));

@@ -99,7 +99,7 @@ Result<std::vector<std::string>> PostgresStore::marked_blobs(int64_t marked_befo
 }
 
 Result<std::vector<BlobCollector::BlobDeletion>> PostgresStore::begin_blob_delete(
-    const std::vector<std::string>& digests, int64_t cutoff, int64_t marked_before) {
+    const std::vector<std::string>& digests, int64_t cutoff, int64_t marked_before, int64_t now) {
   auto sorted = sorted_unique(digests);
   return with_conn([&](Conn& c) -> Result<std::vector<BlobDeletion>> {
     std::vector<BlobDeletion> out;
@@ -108,9 +108,9 @@ Result<std::vector<BlobCollector::BlobDeletion>> PostgresStore::begin_blob_delet
     if (auto r = tx.begin(); !r) return r.error();
     for (const auto& digest : sorted) {
       auto rows = c.run("begin blob delete",
-                        "UPDATE blob_gc SET state = 'deleting' WHERE digest = $1 "
+                        "UPDATE blob_gc SET state = 'deleting', marked_at = $4 WHERE digest = $1 "
                         "AND state = 'marked' AND marked_at <= $2 AND touched_at < $3",
-                        {digest, marked_before, cutoff});
+                        {digest, marked_before, cutoff, now});
       if (!rows) return rows.error();
       if (rows->affected() == 0) continue;
       auto ref = c.run("blob referenced", PC_GC_REFERENCED("$1"), {digest});
@@ -154,13 +154,18 @@ Result<void> PostgresStore::finish_blob_delete(const std::vector<std::string>& d
   });
 }
 
-Result<std::vector<std::string>> PostgresStore::deleting_blobs() {
+Result<std::vector<std::string>> PostgresStore::deleting_blobs(int64_t started_before,
+                                                                int64_t now) {
   return with_conn([&](Conn& c) -> Result<std::vector<std::string>> {
+    // One statement: the row locks make two collectors' claims exclusive.
     auto rows = c.run("deleting blobs",
-                      "SELECT digest FROM blob_gc WHERE state = 'deleting' ORDER BY digest", {});
+                      "UPDATE blob_gc SET marked_at = $2 WHERE state = 'deleting' AND marked_at < $1 "
+                      "RETURNING digest",
+                      {started_before, now});
     if (!rows) return rows.error();
     std::vector<std::string> out;
     for (int i = 0; i < rows->size(); ++i) out.push_back(rows->text(i, 0));
+    std::sort(out.begin(), out.end());
     return out;
   });
 }

@@ -5,6 +5,8 @@
 // processes too (a `portcullis gc` run beside the server).
 #include <sqlite3.h>
 
+#include <algorithm>
+
 #include "metadata/gc_sql.h"
 #include "metadata/sqlite/sqlite_store.h"
 
@@ -107,7 +109,7 @@ Result<std::vector<std::string>> SqliteStore::marked_blobs(int64_t marked_before
 }
 
 Result<std::vector<BlobCollector::BlobDeletion>> SqliteStore::begin_blob_delete(
-    const std::vector<std::string>& digests, int64_t cutoff, int64_t marked_before) {
+    const std::vector<std::string>& digests, int64_t cutoff, int64_t marked_before, int64_t now) {
   std::vector<BlobDeletion> out;
   if (digests.empty()) return out;
   std::lock_guard lock(mu_);
@@ -120,9 +122,9 @@ Result<std::vector<BlobCollector::BlobDeletion>> SqliteStore::begin_blob_delete(
   for (const auto& digest : digests) {
     {
       auto s = prepare(
-          "UPDATE blob_gc SET state = 'deleting' WHERE digest = ? AND state = 'marked' "
-          "AND marked_at <= ? AND touched_at < ?");
-      s.bind(1, digest).bind(2, marked_before).bind(3, cutoff);
+          "UPDATE blob_gc SET state = 'deleting', marked_at = ?4 WHERE digest = ?1 "
+          "AND state = 'marked' AND marked_at <= ?2 AND touched_at < ?3");
+      s.bind(1, digest).bind(2, marked_before).bind(3, cutoff).bind(4, now);
       if (s.step() != SQLITE_DONE) return abort("begin blob delete");
       if (db_.changes() == 0) continue;
     }
@@ -177,12 +179,16 @@ Result<void> SqliteStore::finish_blob_delete(const std::vector<std::string>& dig
   return exec("COMMIT");
 }
 
-Result<std::vector<std::string>> SqliteStore::deleting_blobs() {
+Result<std::vector<std::string>> SqliteStore::deleting_blobs(int64_t started_before, int64_t now) {
   std::lock_guard lock(mu_);
-  auto s = prepare("SELECT digest FROM blob_gc WHERE state = 'deleting' ORDER BY digest");
+  auto s = prepare(
+      "UPDATE blob_gc SET marked_at = ?2 WHERE state = 'deleting' AND marked_at < ?1 "
+      "RETURNING digest");
+  s.bind(1, started_before).bind(2, now);
   int rc;
   auto out = collect_text(s, &rc);
   if (rc != SQLITE_DONE) return fail("deleting blobs");
+  std::sort(out.begin(), out.end());
   return out;
 }
 

@@ -79,9 +79,10 @@ class SqliteStore final : public MetadataStore {
   Result<std::vector<std::string>> marked_blobs(int64_t marked_before, std::size_t limit) override;
   Result<std::vector<BlobDeletion>> begin_blob_delete(const std::vector<std::string>& digests,
                                                       int64_t cutoff,
-                                                      int64_t marked_before) override;
+                                                      int64_t marked_before,
+                                                       int64_t now) override;
   Result<void> finish_blob_delete(const std::vector<std::string>& digests) override;
-  Result<std::vector<std::string>> deleting_blobs() override;
+  Result<std::vector<std::string>> deleting_blobs(int64_t started_before, int64_t now) override;
   Result<std::vector<std::pair<std::string, std::string>>> manifest_gc_candidates(
       const ManifestGcRule& rule) override;
   Result<bool> delete_manifest_if_garbage(std::string_view repo, std::string_view digest,

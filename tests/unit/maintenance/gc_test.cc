@@ -190,7 +190,8 @@ TEST_F(GcTest, AWriterWaitsForADeletionInProgressAndThenStoresTheBlobAgain) {
   std::string bytes = "re-pushed after the mark";
   auto digest = Blob("app", bytes);
   ASSERT_EQ(meta_.mark_blobs({digest}, clock_.unix_seconds(), clock_.unix_seconds(), false)->size(), 1u);
-  ASSERT_EQ(meta_.begin_blob_delete({digest}, clock_.unix_seconds(), clock_.unix_seconds())->size(), 1u);
+  ASSERT_EQ(meta_.begin_blob_delete({digest}, clock_.unix_seconds(), clock_.unix_seconds(),
+                                   clock_.unix_seconds())->size(), 1u);
   // The upload's commit: touch first, then store and link.
   auto writer = std::async(std::launch::async, [&] {
     auto t = touch_before_write(meta_, clock_, {digest}, 10s);
@@ -212,11 +213,18 @@ TEST_F(GcTest, AWriterWaitsForADeletionInProgressAndThenStoresTheBlobAgain) {
 TEST_F(GcTest, ADeletionLeftHalfDoneIsFinishedByTheNextRun) {
   auto digest = Blob("app", "collector stopped here");
   ASSERT_EQ(meta_.mark_blobs({digest}, clock_.unix_seconds(), clock_.unix_seconds(), false)->size(), 1u);
-  ASSERT_EQ(meta_.begin_blob_delete({digest}, clock_.unix_seconds(), clock_.unix_seconds())->size(), 1u);
+  ASSERT_EQ(meta_.begin_blob_delete({digest}, clock_.unix_seconds(), clock_.unix_seconds(),
+                                   clock_.unix_seconds())->size(), 1u);
+  // A collector may still be at work on it: the next run leaves it alone...
   auto report = collect_garbage(blobs_, meta_, clock_, Options());
   ASSERT_TRUE(report);
+  EXPECT_TRUE(Stored(digest));
+  // ...until the deletion is older than any live collector's.
+  clock_.advance(2h);
+  report = collect_garbage(blobs_, meta_, clock_, Options());
+  ASSERT_TRUE(report);
   EXPECT_FALSE(Stored(digest));
-  EXPECT_TRUE(meta_.deleting_blobs()->empty());
+  EXPECT_TRUE(meta_.deleting_blobs(clock_.unix_seconds() + 1, clock_.unix_seconds())->empty());
   EXPECT_TRUE(*meta_.touch_blobs({digest}, clock_.unix_seconds()));
 }
 

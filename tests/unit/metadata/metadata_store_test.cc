@@ -1362,7 +1362,7 @@ TYPED_TEST(MetadataStoreTest, BeginBlobDeleteUnlinksEverywhereAndHoldsOffTouches
   Ok(db.link_blob("b", Dg("x"), 10));
   Ok(db.link_blob("a", Dg("keep"), 10));
   Ok(db.mark_blobs({Dg("x")}, 50, 100, false));
-  auto begun = Ok(db.begin_blob_delete({Dg("x"), Dg("keep")}, 50, 100));
+  auto begun = Ok(db.begin_blob_delete({Dg("x"), Dg("keep")}, 50, 100, 150));
   ASSERT_EQ(begun.size(), 1u) << "keep was never marked";
   EXPECT_EQ(begun[0].digest, Dg("x"));
   EXPECT_EQ(begun[0].repositories, (std::vector<std::string>{"a", "b"}));
@@ -1370,10 +1370,14 @@ TYPED_TEST(MetadataStoreTest, BeginBlobDeleteUnlinksEverywhereAndHoldsOffTouches
   EXPECT_FALSE(Ok(db.linked_blob("b", Dg("x"))));
   EXPECT_TRUE(Ok(db.linked_blob("a", Dg("keep"))));
   EXPECT_FALSE(Ok(db.touch_blobs({Dg("keep"), Dg("x")}, 200))) << "x is being deleted";
-  EXPECT_EQ(Ok(db.deleting_blobs()), (std::vector<std::string>{Dg("x")}));
+  EXPECT_TRUE(Ok(db.deleting_blobs(150, 300)).empty())
+      << "a deletion begun at 150 may still be in progress: not taken over";
+  EXPECT_EQ(Ok(db.deleting_blobs(151, 300)), (std::vector<std::string>{Dg("x")}));
+  EXPECT_TRUE(Ok(db.deleting_blobs(151, 300)).empty()) << "claimed once: its clock restarted at 300";
+  EXPECT_EQ(Ok(db.deleting_blobs(301, 400)), (std::vector<std::string>{Dg("x")}));
   EXPECT_TRUE(Ok(db.marked_blobs(1000, 10)).empty());
   Ok(db.finish_blob_delete({Dg("x")}));
-  EXPECT_TRUE(Ok(db.deleting_blobs()).empty());
+  EXPECT_TRUE(Ok(db.deleting_blobs(1000, 1000)).empty());
   EXPECT_TRUE(Ok(db.touch_blobs({Dg("keep"), Dg("x")}, 200)));
 }
 
@@ -1383,12 +1387,12 @@ TYPED_TEST(MetadataStoreTest, BeginBlobDeleteLeavesTouchedYoungOrReferencedMarks
   Ok(db.touch_blobs({Dg("touched")}, 150));
   // Referenced by a manifest written without touching it first: live again.
   Ok(db.put_manifest("repo", Manifest(Dg("m")), {{Dg("used"), false}}, "v1"));
-  EXPECT_TRUE(Ok(db.begin_blob_delete({Dg("touched"), Dg("never-marked"), Dg("used")}, 120, 200))
+  EXPECT_TRUE(Ok(db.begin_blob_delete({Dg("touched"), Dg("never-marked"), Dg("used")}, 120, 200, 200))
                   .empty());
-  EXPECT_TRUE(Ok(db.begin_blob_delete({Dg("young")}, 120, 99)).empty())
+  EXPECT_TRUE(Ok(db.begin_blob_delete({Dg("young")}, 120, 99, 200)).empty())
       << "marked after marked_before";
   EXPECT_EQ(Ok(db.marked_blobs(1000, 10)), (std::vector<std::string>{Dg("young")}));
-  EXPECT_TRUE(Ok(db.deleting_blobs()).empty());
+  EXPECT_TRUE(Ok(db.deleting_blobs(1000, 1000)).empty());
 }
 
 TYPED_TEST(MetadataStoreTest, GarbageManifestsFollowTagsIndexesSubjectsAndAge) {
