@@ -60,35 +60,34 @@ std::string Metrics::render() const {
         static_cast<double>(latency_sum_ns_[ri].load(std::memory_order_relaxed)) / 1e9);
     put("portcullis_http_request_duration_seconds_count{{route=\"{}\"}} {}\n", name, cumulative);
   }
-  put("# HELP portcullis_http_received_bytes_total Request body bytes received.\n");
-  put("# TYPE portcullis_http_received_bytes_total counter\n");
-  put("portcullis_http_received_bytes_total {}\n", bytes_in_.load(std::memory_order_relaxed));
-  put("# HELP portcullis_http_sent_bytes_total Response body bytes sent.\n");
-  put("# TYPE portcullis_http_sent_bytes_total counter\n");
-  put("portcullis_http_sent_bytes_total {}\n", bytes_out_.load(std::memory_order_relaxed));
-  put("# HELP portcullis_uploads_in_flight Blob upload requests currently receiving data.\n");
-  put("# TYPE portcullis_uploads_in_flight gauge\n");
-  put("portcullis_uploads_in_flight {}\n", uploads_in_flight_.load(std::memory_order_relaxed));
+  // One metric without labels: HELP, TYPE and its value.
+  auto scalar = [&out](std::string_view name, std::string_view type, std::string_view help,
+                       auto value) {
+    fmt::format_to(std::back_inserter(out), "# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name,
+                   help, type, value);
+  };
+  auto relaxed = [](const auto& counter) { return counter.load(std::memory_order_relaxed); };
+  scalar("portcullis_http_received_bytes_total", "counter", "Request body bytes received.",
+         relaxed(bytes_in_));
+  scalar("portcullis_http_sent_bytes_total", "counter", "Response body bytes sent.",
+         relaxed(bytes_out_));
+  scalar("portcullis_uploads_in_flight", "gauge", "Blob upload requests currently receiving data.",
+         relaxed(uploads_in_flight_));
   put("# HELP portcullis_gc_runs_total Garbage-collection runs by outcome.\n");
   put("# TYPE portcullis_gc_runs_total counter\n");
-  put("portcullis_gc_runs_total{{result=\"success\"}} {}\n", gc_runs_ok_.load(std::memory_order_relaxed));
-  put("portcullis_gc_runs_total{{result=\"failure\"}} {}\n", gc_runs_failed_.load(std::memory_order_relaxed));
-  put("# HELP portcullis_gc_blobs_reclaimed_total Blobs deleted by garbage collection.\n");
-  put("# TYPE portcullis_gc_blobs_reclaimed_total counter\n");
-  put("portcullis_gc_blobs_reclaimed_total {}\n", gc_blobs_.load(std::memory_order_relaxed));
-  put("# HELP portcullis_gc_bytes_reclaimed_total Blob bytes deleted by garbage collection.\n");
-  put("# TYPE portcullis_gc_bytes_reclaimed_total counter\n");
-  put("portcullis_gc_bytes_reclaimed_total {}\n", gc_bytes_.load(std::memory_order_relaxed));
-  put("# HELP portcullis_gc_manifests_deleted_total Manifests deleted by garbage collection.\n");
-  put("# TYPE portcullis_gc_manifests_deleted_total counter\n");
-  put("portcullis_gc_manifests_deleted_total {}\n", gc_manifests_.load(std::memory_order_relaxed));
-  put("# HELP portcullis_gc_last_run_timestamp_seconds When the last garbage-collection run ended (0: none yet).\n");
-  put("# TYPE portcullis_gc_last_run_timestamp_seconds gauge\n");
-  put("portcullis_gc_last_run_timestamp_seconds {}\n", gc_last_run_.load(std::memory_order_relaxed));
-  put("# HELP portcullis_gc_last_run_duration_seconds How long the last garbage-collection run took.\n");
-  put("# TYPE portcullis_gc_last_run_duration_seconds gauge\n");
-  put("portcullis_gc_last_run_duration_seconds {}\n",
-      static_cast<double>(gc_last_duration_ms_.load(std::memory_order_relaxed)) / 1e3);
+  put("portcullis_gc_runs_total{{result=\"success\"}} {}\n", relaxed(gc_runs_ok_));
+  put("portcullis_gc_runs_total{{result=\"failure\"}} {}\n", relaxed(gc_runs_failed_));
+  scalar("portcullis_gc_blobs_reclaimed_total", "counter", "Blobs deleted by garbage collection.",
+         relaxed(gc_blobs_));
+  scalar("portcullis_gc_bytes_reclaimed_total", "counter",
+         "Blob bytes deleted by garbage collection.", relaxed(gc_bytes_));
+  scalar("portcullis_gc_manifests_deleted_total", "counter",
+         "Manifests deleted by garbage collection.", relaxed(gc_manifests_));
+  scalar("portcullis_gc_last_run_timestamp_seconds", "gauge",
+         "When the last garbage-collection run ended (0: none yet).", relaxed(gc_last_run_));
+  scalar("portcullis_gc_last_run_duration_seconds", "gauge",
+         "How long the last garbage-collection run took.",
+         static_cast<double>(relaxed(gc_last_duration_ms_)) / 1e3);
 #undef put
   return out;
 }
