@@ -38,7 +38,8 @@ std::string Metrics::render() const {
       put("portcullis_http_requests_total{{route=\"{}\",status=\"{}\"}} {}\n", name, status, v);
     }
   }
-  put("# HELP portcullis_http_request_duration_seconds Time from request header to response written.\n");
+  put("# HELP portcullis_http_request_duration_seconds Time from request header to response "
+      "written.\n");
   put("# TYPE portcullis_http_request_duration_seconds histogram\n");
   for (int r = 0; r < kRouteKinds; ++r) {
     auto ri = static_cast<std::size_t>(r);
@@ -63,8 +64,8 @@ std::string Metrics::render() const {
   // One metric without labels: HELP, TYPE and its value.
   auto scalar = [&out](std::string_view name, std::string_view type, std::string_view help,
                        auto value) {
-    fmt::format_to(std::back_inserter(out), "# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name,
-                   help, type, value);
+    fmt::format_to(std::back_inserter(out), "# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name, help,
+                   type, value);
   };
   auto relaxed = [](const auto& counter) { return counter.load(std::memory_order_relaxed); };
   scalar("portcullis_http_received_bytes_total", "counter", "Request body bytes received.",
