@@ -35,6 +35,7 @@
 #include <boost/url/rfc/unreserved_chars.hpp>
 
 #include "api/handlers/handlers.h"
+#include "api/handlers/json_body.h"
 #include "api/handlers/util.h"
 #include "auth/admin.h"
 
@@ -143,15 +144,6 @@ AdminRoute match_admin_route(std::string_view path) {
 
 // --- responses -----------------------------------------------------------
 
-net::Response json_response(unsigned status, const json::value& body) {
-  net::Response r;
-  r.status = status;
-  r.header("Content-Type", "application/json");
-  r.header("Cache-Control", "no-store");
-  r.body = json::serialize(body);
-  return r;
-}
-
 net::Response created(std::string location) {
   net::Response r;
   r.status = 201;
@@ -168,44 +160,6 @@ net::Response no_content_or_error(const Result<void>& r) {
 }
 
 // --- request bodies ------------------------------------------------------
-
-// Malformed requests are 400 INVALID_REQUEST.
-Error bad_request(std::string message) {
-  return make_error(Errc::invalid_request, std::move(message));
-}
-
-// The body as a JSON object; an absent body is {} when `optional`.
-net::Task<Result<json::object>> read_object(net::Exchange& ex, bool optional = false) {
-  std::string text;
-  if (ex.has_body()) {
-    auto body = co_await ex.read_all(kMaxBody);
-    if (!body) {
-      if (body.error().code == Errc::size_invalid) {
-        co_return make_error(Errc::payload_too_large, "request body over 64 KiB");
-      }
-      co_return body.error();
-    }
-    text = std::move(*body);
-  }
-  if (text.empty() && optional) co_return json::object{};
-  boost::system::error_code ec;
-  json::parse_options opts;
-  opts.max_depth = 8;
-  json::value v = json::parse(text, ec, {}, opts);
-  if (ec || !v.is_object()) co_return bad_request("the request body must be a JSON object");
-  co_return std::move(v.as_object());
-}
-
-// Unknown fields are refused so that a misspelt one is not silently ignored.
-Result<void> only_fields(const json::object& o, std::initializer_list<std::string_view> allowed) {
-  for (const auto& kv : o) {
-    std::string_view key(kv.key().data(), kv.key().size());
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      return bad_request(fmt::format("unknown field \"{}\"", key.substr(0, 64)));
-    }
-  }
-  return {};
-}
 
 Result<std::string> string_field(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
@@ -327,7 +281,7 @@ net::Task<net::Response> users(Admin& admin, net::Exchange& ex, const Actor& act
     co_return list_or_error(r, users_json);
   }
   if (method != verb::post) co_return method_not_allowed();
-  auto body = co_await read_object(ex);
+  auto body = co_await read_object(ex, kMaxBody);
   if (!body) co_return error_response(body.error());
   if (auto ok = only_fields(*body, {"name", "password", "system_admin"}); !ok)
     co_return error_response(ok.error());
@@ -351,7 +305,7 @@ net::Task<net::Response> user(Admin& admin, net::Exchange& ex, const Actor& acto
         co_await net::offload(ex, [&] { return admin.delete_user(actor, name); }));
   }
   if (method != verb::patch) co_return method_not_allowed();
-  auto body = co_await read_object(ex);
+  auto body = co_await read_object(ex, kMaxBody);
   if (!body) co_return error_response(body.error());
   if (auto ok = only_fields(*body, {"system_admin"}); !ok) co_return error_response(ok.error());
   auto sysadmin = optional_bool(*body, "system_admin");
@@ -365,7 +319,7 @@ net::Task<net::Response> user(Admin& admin, net::Exchange& ex, const Actor& acto
 net::Task<net::Response> user_password(Admin& admin, net::Exchange& ex, const Actor& actor,
                                        std::string_view name) {
   if (ex.header().method() != verb::put) co_return method_not_allowed();
-  auto body = co_await read_object(ex);
+  auto body = co_await read_object(ex, kMaxBody);
   if (!body) co_return error_response(body.error());
   if (auto ok = only_fields(*body, {"password", "current_password"}); !ok)
     co_return error_response(ok.error());
@@ -421,7 +375,7 @@ net::Task<net::Response> robots(Context& ctx, Admin& admin, net::Exchange& ex, c
     co_return list_or_error(r, robots_json);
   }
   if (method != verb::post) co_return method_not_allowed();
-  auto body = co_await read_object(ex);
+  auto body = co_await read_object(ex, kMaxBody);
   if (!body) co_return error_response(body.error());
   auto robot = new_robot(*body, ctx.clock);
   if (!robot) co_return error_response(robot.error());
@@ -440,7 +394,7 @@ net::Task<net::Response> namespace_(Admin& admin, net::Exchange& ex, const Actor
         co_await net::offload(ex, [&] { return admin.delete_namespace(actor, name); }));
   }
   if (method != verb::put) co_return method_not_allowed();
-  auto body = co_await read_object(ex, /*optional=*/true);
+  auto body = co_await read_object(ex, kMaxBody, /*optional=*/true);
   if (!body) co_return error_response(body.error());
   if (auto ok = only_fields(*body, {"anonymous_pull"}); !ok) co_return error_response(ok.error());
   auto anonymous = optional_bool(*body, "anonymous_pull");
@@ -458,7 +412,7 @@ net::Task<net::Response> member(Admin& admin, net::Exchange& ex, const Actor& ac
         co_await net::offload(ex, [&] { return admin.remove_member(actor, ns, user); }));
   }
   if (method != verb::put) co_return method_not_allowed();
-  auto body = co_await read_object(ex);
+  auto body = co_await read_object(ex, kMaxBody);
   if (!body) co_return error_response(body.error());
   if (auto ok = only_fields(*body, {"role"}); !ok) co_return error_response(ok.error());
   auto role = string_field(*body, "role");
@@ -475,7 +429,7 @@ net::Task<net::Response> namespace_tag_rules(Admin& admin, net::Exchange& ex, co
     co_return list_or_error(r, [](const auto& rules) { return rules_json(rules, false); });
   }
   if (method != verb::post) co_return method_not_allowed();
-  auto body = co_await read_object(ex);
+  auto body = co_await read_object(ex, kMaxBody);
   if (!body) co_return error_response(body.error());
   if (auto ok = only_fields(*body, {"name", "pattern"}); !ok) co_return error_response(ok.error());
   auto name = string_field(*body, "name");
@@ -557,7 +511,7 @@ net::Task<net::Response> keys(Admin& admin, net::Exchange& ex, const Actor& acto
     co_return list_or_error(r, keys_json);
   }
   if (method != verb::post) co_return method_not_allowed();
-  auto body = co_await read_object(ex);
+  auto body = co_await read_object(ex, kMaxBody);
   if (!body) co_return error_response(body.error());
   if (auto ok = only_fields(*body, {"id", "owner", "public_key", "repositories", "expires_at"}); !ok)
     co_return error_response(ok.error());
@@ -588,7 +542,7 @@ net::Task<net::Response> trust_policy(Admin& admin, net::Exchange& ex, const Act
         co_await net::offload(ex, [&] { return admin.delete_trust_policy(actor, name); }));
   }
   if (method != verb::put) co_return method_not_allowed();
-  auto body = co_await read_object(ex);
+  auto body = co_await read_object(ex, kMaxBody);
   if (!body) co_return error_response(body.error());
   if (auto ok = only_fields(*body, {"repositories", "keys", "threshold", "mode"}); !ok)
     co_return error_response(ok.error());

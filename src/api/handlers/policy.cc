@@ -22,6 +22,7 @@
 #include "api/handlers/handlers.h"
 #include "api/handlers/util.h"
 #include "api/policy_gate.h"
+#include "api/handlers/json_body.h"
 #include "auth/admin.h"
 #include "oci/manifest.h"
 #include "oci/names.h"
@@ -37,62 +38,25 @@ using http::verb;
 constexpr std::size_t kMaxPolicyBody = 1024 * 1024;
 constexpr std::size_t kMaxDryRunImages = 5000;
 
-net::Response json_ok(unsigned status, const json::value& body) {
-  net::Response r;
-  r.status = status;
-  r.header("Content-Type", "application/json");
-  r.header("Cache-Control", "no-store");
-  r.body = json::serialize(body);
-  return r;
-}
-
-Error bad(std::string message) { return make_error(Errc::invalid_request, std::move(message)); }
-
-net::Task<Result<json::object>> read_json(net::Exchange& ex) {
-  if (!ex.has_body()) co_return bad("the request body must be a JSON object");
-  auto body = co_await ex.read_all(kMaxPolicyBody);
-  if (!body) {
-    if (body.error().code == Errc::size_invalid) {
-      co_return make_error(Errc::payload_too_large, "request body over 1 MiB");
-    }
-    co_return body.error();
-  }
-  boost::system::error_code ec;
-  json::parse_options opts;
-  opts.max_depth = 8;
-  json::value v = json::parse(*body, ec, {}, opts);
-  if (ec || !v.is_object()) co_return bad("the request body must be a JSON object");
-  co_return std::move(v.as_object());
-}
-
 Result<std::string> string_of(const json::object& o, std::string_view key, bool required = true) {
   auto* v = o.if_contains(key);
   if (!v) {
     if (!required) return std::string();
-    return bad(fmt::format("\"{}\" is required", key));
+    return bad_request(fmt::format("\"{}\" is required", key));
   }
-  if (!v->is_string()) return bad(fmt::format("\"{}\" must be a string", key));
+  if (!v->is_string()) return bad_request(fmt::format("\"{}\" must be a string", key));
   return std::string(v->as_string());
-}
-
-Result<void> only(const json::object& o, std::initializer_list<std::string_view> allowed) {
-  for (const auto& [k, v] : o) {
-    bool ok = false;
-    for (auto a : allowed) ok |= (k == a);
-    if (!ok) return bad(fmt::format("unknown field \"{}\"", std::string_view(k).substr(0, 64)));
-  }
-  return {};
 }
 
 Result<std::vector<policy::PolicyFile>> files_of(const json::object& o) {
   auto* f = o.if_contains("files");
   if (!f || !f->is_object() || f->as_object().empty()) {
-    return bad("\"files\" must be an object of file name to YAML text");
+    return bad_request("\"files\" must be an object of file name to YAML text");
   }
   std::vector<policy::PolicyFile> out;
   for (const auto& [name, text] : f->as_object()) {
     if (!text.is_string())
-      return bad(
+      return bad_request(
           fmt::format("files[\"{}\"] must be a string", std::string_view(name).substr(0, 64)));
     out.push_back({std::string(name), std::string(text.as_string())});
   }
@@ -157,9 +121,9 @@ std::optional<net::Response> require_basic(const Principal& who) {
 
 net::Task<net::Response> evaluate(Context& ctx, net::Exchange& ex, const Principal& who) {
   if (ex.header().method() != verb::post) co_return error(Errc::unsupported, "method not allowed");
-  auto body = co_await read_json(ex);
+  auto body = co_await read_object(ex, kMaxPolicyBody);
   if (!body) co_return error_response(body.error());
-  if (auto ok = only(*body, {"repository", "reference"}); !ok) co_return error_response(ok.error());
+  if (auto ok = only_fields(*body, {"repository", "reference"}); !ok) co_return error_response(ok.error());
   auto repo = string_of(*body, "repository");
   if (!repo) co_return error_response(repo.error());
   auto reference = string_of(*body, "reference");
@@ -210,7 +174,7 @@ net::Task<net::Response> evaluate(Context& ctx, net::Exchange& ex, const Princip
     return o;
   });
   if (!result) co_return error_response(result.error());
-  co_return json_ok(200, *result);
+  co_return json_response(200, *result);
 }
 
 json::object version_json(const metadata::PolicyVersionRecord& v, bool with_files) {
@@ -236,12 +200,12 @@ net::Task<net::Response> current(Context& ctx, net::Exchange& ex, const auth::Ac
       return version_json(list->front(), true);
     });
     if (!r) co_return error_response(r.error());
-    co_return json_ok(200, *r);
+    co_return json_response(200, *r);
   }
   if (method != verb::put) co_return error(Errc::unsupported, "method not allowed");
-  auto body = co_await read_json(ex);
+  auto body = co_await read_object(ex, kMaxPolicyBody);
   if (!body) co_return error_response(body.error());
-  if (auto ok = only(*body, {"files", "comment"}); !ok) co_return error_response(ok.error());
+  if (auto ok = only_fields(*body, {"files", "comment"}); !ok) co_return error_response(ok.error());
   auto files = files_of(*body);
   if (!files) co_return error_response(files.error());
   auto comment = string_of(*body, "comment", false);
@@ -249,7 +213,7 @@ net::Task<net::Response> current(Context& ctx, net::Exchange& ex, const auth::Ac
   auto v = co_await net::offload(
       ex, [&] { return ctx.policy_admin->put_policy(actor, *files, *comment); });
   if (!v) co_return error_response(v.error());
-  co_return json_ok(201, json::object{{"version", *v}});
+  co_return json_response(201, json::object{{"version", *v}});
 }
 
 net::Task<net::Response> versions(Context& ctx, net::Exchange& ex, const auth::Actor& actor) {
@@ -259,7 +223,7 @@ net::Task<net::Response> versions(Context& ctx, net::Exchange& ex, const auth::A
   if (!r) co_return error_response(r.error());
   json::array out;
   for (const auto& v : *r) out.push_back(version_json(v, false));
-  co_return json_ok(200, json::object{{"versions", std::move(out)}});
+  co_return json_response(200, json::object{{"versions", std::move(out)}});
 }
 
 // Every tagged image: (repository, tag, digest), bounded.
@@ -299,9 +263,9 @@ net::Task<net::Response> dry_run(Context& ctx, net::Exchange& ex, const auth::Ac
   if (!(actor.identity.kind == auth::Identity::Kind::user && actor.identity.system_admin)) {
     co_return error(Errc::denied, "only system administrators may do this");
   }
-  auto body = co_await read_json(ex);
+  auto body = co_await read_object(ex, kMaxPolicyBody);
   if (!body) co_return error_response(body.error());
-  if (auto ok = only(*body, {"files"}); !ok) co_return error_response(ok.error());
+  if (auto ok = only_fields(*body, {"files"}); !ok) co_return error_response(ok.error());
   auto files = files_of(*body);
   if (!files) co_return error_response(files.error());
   auto loaded = policy::load_policy(*files);
@@ -341,7 +305,7 @@ net::Task<net::Response> dry_run(Context& ctx, net::Exchange& ex, const auth::Ac
                         {"changes", std::move(changes)}};
   });
   if (!r) co_return error_response(r.error());
-  co_return json_ok(200, *r);
+  co_return json_response(200, *r);
 }
 
 net::Task<net::Response> bases(Context& ctx, net::Exchange& ex, const auth::Actor& actor) {
@@ -374,7 +338,7 @@ net::Task<net::Response> bases(Context& ctx, net::Exchange& ex, const auth::Acto
     return out;
   });
   if (!r) co_return error_response(r.error());
-  co_return json_ok(200, json::object{{"bases", std::move(*r)}});
+  co_return json_response(200, json::object{{"bases", std::move(*r)}});
 }
 
 net::Task<net::Response> base(Context& ctx, net::Exchange& ex, const auth::Actor& actor,
@@ -387,9 +351,9 @@ net::Task<net::Response> base(Context& ctx, net::Exchange& ex, const auth::Actor
     co_return status_only(204);
   }
   if (method != verb::put) co_return error(Errc::unsupported, "method not allowed");
-  auto body = co_await read_json(ex);
+  auto body = co_await read_object(ex, kMaxPolicyBody);
   if (!body) co_return error_response(body.error());
-  if (auto ok = only(*body, {"repository", "tag"}); !ok) co_return error_response(ok.error());
+  if (auto ok = only_fields(*body, {"repository", "tag"}); !ok) co_return error_response(ok.error());
   auto repo = string_of(*body, "repository");
   if (!repo) co_return error_response(repo.error());
   auto tag = string_of(*body, "tag");
@@ -444,7 +408,7 @@ net::Task<net::Response> verdicts(Context& ctx, net::Exchange& ex, const auth::A
   }
   json::object body{{"verdicts", std::move(out)}};
   if (r->size() == n) body["last"] = r->back().repository + "@" + r->back().digest;
-  co_return json_ok(200, body);
+  co_return json_response(200, body);
 }
 
 }  // namespace
